@@ -1,0 +1,34 @@
+"""lstm_core: configs, topologies, framing, models and the fast training engine. No Streamlit.
+
+Light names (config, registry, framing) import without TensorFlow; the heavy ones
+(`train`, `build_model`, the callbacks) load it on first use.
+"""
+
+from lstm_core.backend import warm_up
+from lstm_core.config import FIELD_RANGES, MAX_WORK, ExperimentConfig, max_epochs_for, resolve
+from lstm_core.data import frame, framing_rows
+from lstm_core.model import build_model, describe_model, lstm_param_count
+from lstm_core.topologies import TOPOLOGIES, Topology, make_sequence
+
+_LAZY = {
+    "train": "lstm_core.engine",
+    "predict": "lstm_core.engine",
+    "TrainingResult": "lstm_core.engine",
+    "LossRecorder": "lstm_core.streaming",
+    "ThrottledCallback": "lstm_core.streaming",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lstm_core' has no attribute {name!r}")
+
+
+__all__ = [
+    "ExperimentConfig", "FIELD_RANGES", "MAX_WORK", "TOPOLOGIES", "Topology", "build_model",
+    "describe_model", "frame", "framing_rows", "lstm_param_count", "make_sequence",
+    "max_epochs_for", "resolve", "warm_up", *_LAZY,
+]

@@ -1,0 +1,389 @@
+"""The training engine: compiled multi-epoch chunks behind a Keras-style callback contract.
+
+`model.fit` spends ~40 ms of overhead per epoch on these tiny models. Here one XLA-compiled
+function runs a chunk of up to `MAX_CHUNK` epochs inside the graph (forward, gradients, Adam,
+seeded mini-batch shuffling) and returns every epoch's loss, so callbacks still get one
+`on_epoch_end` per epoch, in order, with the exact loss. The function is *stateless*: weights
+and optimizer state go in and come out as tensors, so one compiled function per shape serves
+every run and every thread at once, and nothing is compiled per click.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import math
+import threading
+import time
+from typing import Sequence
+
+import numpy as np
+
+from lstm_core import backend
+from lstm_core.config import ExperimentConfig
+from lstm_core.data import frame
+from lstm_core.model import build_model
+
+# Epochs one compiled call can run; the losses buffer has this static size (XLA needs one).
+MAX_CHUNK = 1024
+# The first chunk is small, so the first loss reaches the page at once; later chunks are
+# sized from the measured speed to take about TARGET_CHUNK_SECONDS, so the page can redraw
+# ~10 times a second and a Stop is answered within a fraction of a second.
+FIRST_CHUNK = 16
+TARGET_CHUNK_SECONDS = 0.05
+# Compiled shapes kept (least recently used dropped first): bounds memory on a shared server.
+MAX_CACHED_SHAPES = 16
+
+# Keras's Adam defaults; the update below is written exactly as keras.optimizers.Adam's.
+BETA_1 = 0.9
+BETA_2 = 0.999
+EPSILON = 1e-7
+
+STOPPED = "stopped"
+NON_FINITE_LOSS = "non_finite_loss"
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What one run produced.
+
+    Attributes:
+        config: the run's settings.
+        losses: one training loss per completed epoch.
+        targets, predictions: flat arrays in sequence order.
+        model: the trained `keras.Model`.
+        seconds: wall time of `train`, compile included when the shape was new.
+        stop_reason: None when all epochs ran; "stopped" when a callback set
+            `model.stop_training`; "non_finite_loss" when the loss became NaN or infinite
+            (the model then holds the last weights that gave a finite loss).
+    """
+
+    config: ExperimentConfig
+    losses: np.ndarray
+    targets: np.ndarray
+    predictions: np.ndarray
+    model: object
+    seconds: float
+    stop_reason: str | None = None
+
+    @property
+    def epochs_completed(self) -> int:
+        return len(self.losses)
+
+    @property
+    def final_mse(self) -> float:
+        return float(np.mean((self.predictions - self.targets) ** 2))
+
+    @property
+    def max_abs_error(self) -> float:
+        return float(np.max(np.abs(self.predictions - self.targets)))
+
+
+@dataclasses.dataclass
+class _State:
+    """Weights and Adam state after `updates` epochs: everything needed to continue exactly."""
+
+    params: list
+    moments: list
+    velocities: list
+    iterations: object  # float32 scalar tensor: Adam steps taken
+    epochs_done: int
+
+
+class _CompiledShape:
+    """The compiled chunk and predict functions for one (topology, length, units, batch)."""
+
+    def __init__(self, config: ExperimentConfig):
+        backend.load()
+        import tensorflow as tf
+
+        self.template = build_model(config)
+        X, y = frame(config)
+        num_samples = X.shape[0]
+        batch_size = config.batch_size
+        steps = math.ceil(num_samples / batch_size)
+        padding = steps * batch_size - num_samples
+        y_elements = int(np.prod(y.shape[1:]))
+        non_trainable = [tf.convert_to_tensor(v.numpy()) for v in self.template.non_trainable_variables]
+        template = self.template
+
+        def loss_and_grads(params, x_batch, y_batch, weights, count):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                predictions, _ = template.stateless_call(params, non_trainable, x_batch, training=True)
+                if weights is None:
+                    loss = tf.reduce_mean(tf.square(predictions - y_batch))
+                else:
+                    squared = tf.reshape(tf.square(predictions - y_batch), [batch_size, -1])
+                    per_sample = tf.reduce_sum(squared, axis=1) / y_elements
+                    loss = tf.reduce_sum(per_sample * weights) / count
+            return loss, tape.gradient(loss, params)
+
+        def adam(params, grads, moments, velocities, iterations, learning_rate):
+            iterations = iterations + 1.0
+            alpha = learning_rate * tf.sqrt(1.0 - tf.pow(BETA_2, iterations)) / (1.0 - tf.pow(BETA_1, iterations))
+            new_params, new_moments, new_velocities = [], [], []
+            for param, grad, moment, velocity in zip(params, grads, moments, velocities):
+                moment = moment + (grad - moment) * (1.0 - BETA_1)
+                velocity = velocity + (tf.square(grad) - velocity) * (1.0 - BETA_2)
+                new_params.append(param - (moment * alpha) / (tf.sqrt(velocity) + EPSILON))
+                new_moments.append(moment)
+                new_velocities.append(velocity)
+            return new_params, new_moments, new_velocities, iterations
+
+        def one_epoch(epoch, params, moments, velocities, iterations, learning_rate, seed, X, y):
+            """One epoch; returns the new state and the epoch's loss as `fit` logs it."""
+            if steps == 1 and padding == 0:
+                # Full batch: the order of samples cannot matter, so no shuffle is needed.
+                loss, grads = loss_and_grads(params, X, y, None, None)
+                return (*adam(params, grads, moments, velocities, iterations, learning_rate), loss)
+            order = tf.argsort(tf.random.stateless_uniform([num_samples], seed=tf.stack([seed, epoch])))
+            order = tf.reshape(tf.concat([order, tf.zeros([padding], tf.int32)], 0), [steps, batch_size])
+            mask = tf.reshape(tf.concat([tf.ones([num_samples]), tf.zeros([padding])], 0), [steps, batch_size])
+
+            def step(index, params, moments, velocities, iterations, total):
+                batch_order = order[index]
+                weights = mask[index]
+                count = tf.reduce_sum(weights)
+                loss, grads = loss_and_grads(
+                    params, tf.gather(X, batch_order), tf.gather(y, batch_order), weights, count
+                )
+                params, moments, velocities, iterations = adam(
+                    params, grads, moments, velocities, iterations, learning_rate
+                )
+                # `fit` logs the mean of the batch losses weighted by the batch sizes.
+                return index + 1, params, moments, velocities, iterations, total + loss * count
+
+            _, params, moments, velocities, iterations, total = tf.while_loop(
+                lambda index, *rest: index < steps,
+                step,
+                (tf.constant(0), params, moments, velocities, iterations, tf.constant(0.0)),
+            )
+            return params, moments, velocities, iterations, total / num_samples
+
+        @tf.function(jit_compile=True)
+        def run_chunk(params, moments, velocities, iterations, learning_rate, seed, first_epoch, num_epochs, X, y):
+            losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
+
+            def body(index, params, moments, velocities, iterations, losses):
+                params, moments, velocities, iterations, loss = one_epoch(
+                    first_epoch + index, params, moments, velocities, iterations, learning_rate, seed, X, y
+                )
+                return index + 1, params, moments, velocities, iterations, losses.write(index, loss)
+
+            _, params, moments, velocities, iterations, losses = tf.while_loop(
+                lambda index, *rest: index < num_epochs,
+                body,
+                (tf.constant(0), params, moments, velocities, iterations, losses),
+                maximum_iterations=MAX_CHUNK,
+            )
+            return params, moments, velocities, iterations, losses.stack()
+
+        @tf.function
+        def predict(params, X):
+            predictions, _ = template.stateless_call(params, non_trainable, X, training=False)
+            return predictions
+
+        self._run_chunk = run_chunk
+        self._predict = predict
+        self.X = tf.constant(X)
+        self.y = tf.constant(y)
+        # Trace and compile now, under the caller's lock, rather than in the first run.
+        state = self.initial_state(self.template)
+        self.run(state, config, 0)
+        self.predict(state)
+
+    def with_data(self, X, y) -> "_CompiledShape":
+        """A view of these compiled functions that trains on other (X, y) of the same shapes."""
+        import tensorflow as tf
+
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float32)
+        if X.shape != tuple(self.X.shape) or y.shape != tuple(self.y.shape):
+            raise ValueError(
+                f"data shapes X {X.shape}, y {y.shape} do not match the config's "
+                f"X {tuple(self.X.shape)}, y {tuple(self.y.shape)}"
+            )
+        view = object.__new__(_CompiledShape)
+        view.__dict__.update(self.__dict__, X=tf.constant(X), y=tf.constant(y))
+        return view
+
+    def initial_state(self, model) -> _State:
+        import tensorflow as tf
+
+        params = [tf.convert_to_tensor(v.numpy()) for v in model.trainable_variables]
+        return _State(
+            params=params,
+            moments=[tf.zeros_like(p) for p in params],
+            velocities=[tf.zeros_like(p) for p in params],
+            iterations=tf.constant(0.0),
+            epochs_done=0,
+        )
+
+    def run(self, state: _State, config: ExperimentConfig, num_epochs: int) -> tuple[_State, np.ndarray]:
+        """Advance `state` by `num_epochs` (≤ MAX_CHUNK) epochs; the new state and their losses."""
+        import tensorflow as tf
+
+        params, moments, velocities, iterations, losses = self._run_chunk(
+            state.params,
+            state.moments,
+            state.velocities,
+            state.iterations,
+            tf.constant(config.learning_rate, tf.float32),
+            tf.constant(config.seed, tf.int32),
+            tf.constant(state.epochs_done, tf.int32),
+            tf.constant(num_epochs, tf.int32),
+            self.X,
+            self.y,
+        )
+        new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs)
+        return new_state, losses.numpy()[:num_epochs]
+
+    def predict(self, state: _State) -> np.ndarray:
+        return self._predict(state.params, self.X).numpy().reshape(-1)
+
+
+class _RetracingWarningFilter:
+    """One tf.function per shape is by design; TensorFlow's "frequent retracing" warning counts
+    them together and would report retraces that do not happen."""
+
+    def filter(self, record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+_cache: "collections.OrderedDict[tuple, _CompiledShape]" = collections.OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _compiled_for(config: ExperimentConfig) -> _CompiledShape:
+    """The compiled functions for the config's shape, compiling them on first use."""
+    key = config.shape_key
+    _install_log_filter()
+    # One lock for lookups and compiles: tracing Keras layers from two threads at once is not
+    # something to rely on, and a compile takes about a second.
+    with _cache_lock:
+        compiled = _cache.get(key)
+        if compiled is None:
+            compiled = _CompiledShape(config)
+            _cache[key] = compiled
+            while len(_cache) > MAX_CACHED_SHAPES:
+                _cache.popitem(last=False)
+        _cache.move_to_end(key)
+        return compiled
+
+
+@functools.lru_cache(maxsize=1)
+def _install_log_filter() -> None:
+    import tensorflow as tf
+
+    tf.get_logger().addFilter(_RetracingWarningFilter())
+
+
+def compiled_shapes() -> list[tuple]:
+    """The shape keys compiled in this process, least recently used first."""
+    with _cache_lock:
+        return list(_cache)
+
+
+def train(config: ExperimentConfig, callbacks: Sequence = (), data: tuple | None = None) -> TrainingResult:
+    """Train the config's model from its seeded initial weights; a `TrainingResult`.
+
+    Callbacks are `keras.callbacks.Callback` objects. They get `set_model` with the run's
+    model, `on_train_begin`, `on_epoch_begin` and `on_epoch_end(epoch, logs)` with
+    `logs["loss"]` once per epoch in order, and `on_train_end`. Epochs run in compiled chunks
+    and a chunk's callbacks are called when it returns; the model holds the weights of the end
+    of that chunk meanwhile. Setting `model.stop_training = True` in a callback stops after
+    that epoch: the weights are replayed to exactly that epoch, so what was learned is kept.
+    A loss that turns NaN or infinite stops the run at once (that epoch is not reported) and
+    rewinds the model to the last weights that gave a finite loss.
+
+    `data`, if given, is an (X, y) pair with the shapes of `frame(config)` to train on instead
+    of the config's sequence (the same compiled function serves it).
+    """
+    started = time.perf_counter()
+    compiled = _compiled_for(config)
+    if data is not None:
+        compiled = compiled.with_data(*data)
+    model = build_model(config)
+    state = compiled.initial_state(model)
+    # Checkpoints to replay from: the start of the current chunk and of the one before.
+    checkpoints = [state]
+    losses = np.empty(config.epochs, dtype=np.float32)
+    reported = 0  # epochs whose loss the callbacks have seen
+    stop_reason = None
+    model.stop_training = False
+    steps = math.ceil(config.num_samples / config.batch_size)
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.set_params({"epochs": config.epochs, "steps": steps, "verbose": 0})
+    try:
+        for callback in callbacks:
+            callback.on_train_begin({})
+        chunk = FIRST_CHUNK
+        while state.epochs_done < config.epochs and stop_reason is None:
+            count = min(chunk, config.epochs - state.epochs_done, MAX_CHUNK)
+            chunk_started = time.perf_counter()
+            chunk_start = state
+            state, chunk_losses = compiled.run(state, config, count)
+            per_epoch = (time.perf_counter() - chunk_started) / count
+            chunk = int(min(MAX_CHUNK, max(1, TARGET_CHUNK_SECONDS / max(per_epoch, 1e-9))))
+            checkpoints = [checkpoints[-1], chunk_start]
+            _assign(model, state)
+
+            finite = np.isfinite(chunk_losses)
+            valid = count if finite.all() else int(np.argmin(finite))
+            for index in range(valid):
+                losses[reported] = chunk_losses[index]
+                logs = {"loss": float(chunk_losses[index])}
+                for callback in callbacks:
+                    callback.on_epoch_begin(reported, None)
+                for callback in callbacks:
+                    callback.on_epoch_end(reported, logs)
+                reported += 1
+                if model.stop_training:
+                    stop_reason = STOPPED
+                    break
+            if stop_reason == STOPPED:
+                # Keep exactly what was learned up to the epoch that asked to stop.
+                state = _replay(compiled, config, [*checkpoints, state], reported)
+            elif valid < count:
+                stop_reason = NON_FINITE_LOSS
+                # The last finite loss (epoch reported-1) came from the weights after
+                # reported-1 updates: keep those, the last weights known to be sound.
+                state = _replay(compiled, config, [*checkpoints, state], max(reported - 1, 0))
+    finally:
+        _assign(model, state)
+    predictions = compiled.predict(state)
+    logs = {"loss": float(losses[reported - 1])} if reported else {}
+    for callback in callbacks:
+        callback.on_train_end(logs)
+    return TrainingResult(
+        config=config,
+        losses=losses[:reported].copy(),
+        targets=np.asarray(compiled.y).reshape(-1).copy(),
+        predictions=predictions,
+        model=model,
+        seconds=time.perf_counter() - started,
+        stop_reason=stop_reason,
+    )
+
+
+def _replay(compiled: _CompiledShape, config: ExperimentConfig, checkpoints: list, updates: int) -> _State:
+    """The exact state after `updates` epochs, recomputed from the latest checkpoint before it."""
+    start = max((c for c in checkpoints if c.epochs_done <= updates), key=lambda c: c.epochs_done)
+    state = start
+    while state.epochs_done < updates:
+        state, _ = compiled.run(state, config, min(MAX_CHUNK, updates - state.epochs_done))
+    return state
+
+
+def _assign(model, state: _State) -> None:
+    for variable, value in zip(model.trainable_variables, state.params):
+        variable.assign(value)
+
+
+def predict(model, config: ExperimentConfig) -> np.ndarray:
+    """A trained model's predictions for the config's inputs, flat in sequence order."""
+    compiled = _compiled_for(config)
+    return compiled.predict(compiled.initial_state(model))
