@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test bench clean
+
+# The virtual environment is (re)built whenever the requirements change.
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.installed  ## start the dashboard on http://localhost:$(PORT)
+	$(BIN)/streamlit run dashboard.py --server.port $(PORT)
+
+test: $(BIN)/.installed  ## run every test (browser tests skip without chromium, unless CI=true)
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed  ## print speed and memory figures (not a test: see README)
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_memory.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

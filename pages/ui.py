@@ -1,0 +1,138 @@
+"""Streamlit pieces shared by the pages: settings that survive page switches, URL sync, live charts.
+
+Not a page itself (the navigation in dashboard.py lists the pages). Everything here draws or
+reads widgets; the numbers come from lstm_core.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import lstm_core
+from lstm_core import plots
+
+_PREFIX = "saved:"
+
+
+def persist(*keys: str) -> None:
+    """Keep widget values across page switches.
+
+    Streamlit forgets a widget's state when a run does not draw it (on another page); a copy
+    under a non-widget key survives, and is put back before the widget is drawn again.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[_PREFIX + key] = st.session_state[key]
+        elif _PREFIX + key in st.session_state:
+            st.session_state[key] = st.session_state[_PREFIX + key]
+
+
+def show_messages(messages: Iterable[str]) -> None:
+    for message in messages:
+        st.warning(message, icon="⚠️")
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Streamlit's rerun/stop signals are BaseExceptions raised at the next st.* call."""
+    return not isinstance(exc, Exception)
+
+
+class LiveChart:
+    """A progress bar and a loss chart updated in place while a run streams its losses.
+
+    `callback()` gives a ThrottledCallback (at most ~10 redraws a second, last epoch always
+    drawn). If the user presses a button or changes a control mid-run, Streamlit raises its
+    rerun signal inside a redraw; the chart catches it, asks the run to stop after the
+    current epoch (so the partial run is kept) and `reraise_interrupt()` passes the signal on
+    once the caller has saved the result.
+    """
+
+    def __init__(self, figure, trace_index: int = 0, label: str = "", progress_slot=None, chart_slot=None):
+        self.figure = figure
+        self.trace_index = trace_index
+        self.label = label
+        self.progress_slot = progress_slot if progress_slot is not None else st.empty()
+        self.chart_slot = chart_slot if chart_slot is not None else st.empty()
+        self.interrupt: BaseException | None = None
+        self._callback = None
+
+    def callback(self, min_interval: float = 0.1):
+        self._callback = lstm_core.ThrottledCallback(self._draw, min_interval=min_interval)
+        self.interrupt = None
+        return self._callback
+
+    def _draw(self, done: int, total: int, losses: np.ndarray) -> None:
+        if self.interrupt is not None:
+            return
+        plots.set_losses(self.figure, self.trace_index, losses)
+        loss_text = f"{losses[-1]:.3g}" if len(losses) else "–"
+        try:
+            self.progress_slot.progress(
+                min(done / max(total, 1), 1.0), text=f"{self.label}epoch {done:,} / {total:,} · loss {loss_text}"
+            )
+            self.chart_slot.plotly_chart(self.figure, config={"displaylogo": False})
+        except BaseException as exc:  # noqa: BLE001 - Streamlit's rerun/stop signals
+            if not is_interrupt(exc):
+                raise
+            self.interrupt = exc
+            if self._callback is not None and self._callback.model is not None:
+                self._callback.model.stop_training = True
+
+    def reraise_interrupt(self) -> None:
+        if self.interrupt is not None:
+            raise self.interrupt
+
+
+def results_table(result) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "position": np.arange(len(result.targets)),
+            "target": result.targets,
+            "prediction": result.predictions,
+            "error": result.predictions - result.targets,
+        }
+    )
+
+
+def describe_stop(result, stopped_by_user: bool) -> tuple[str, str] | None:
+    """(level, message) explaining why a run ended early, or None when it ran to the end."""
+    config = result.config
+    if result.stop_reason == "non_finite_loss":
+        return (
+            "error",
+            f"The loss became NaN or infinite after epoch {result.epochs_completed:,}, so training "
+            f"stopped there. The curve up to that point is kept, and the predictions come from the "
+            f"last weights that gave a finite loss. Try a smaller learning rate than "
+            f"{config.learning_rate:g} (for example {max(config.learning_rate / 10, 1e-4):g}).",
+        )
+    if result.stop_reason == "stopped":
+        why = "you pressed Stop" if stopped_by_user else "a setting changed during the run"
+        return (
+            "info",
+            f"Training stopped after epoch {result.epochs_completed:,} of {config.epochs:,} because "
+            f"{why}. The partial curve and the predictions of that moment are kept; press Train "
+            f"to start again.",
+        )
+    return None
+
+
+def learning_hint(result) -> str | None:
+    """A hint when a run ended but barely learned, the usual sign of a too large learning rate."""
+    losses = result.losses
+    if result.stop_reason or len(losses) < 10 or result.config.learning_rate < 0.1:
+        return None
+    if losses[-1] > 0.5 * losses[0]:
+        return (
+            f"With learning rate {result.config.learning_rate:g} the loss hardly fell: the LSTM's "
+            "gates saturate and it stops learning. Try 0.01 or smaller."
+        )
+    return None
+
+
+def elapsed(start: float) -> str:
+    return f"{time.perf_counter() - start:.2f} s"
