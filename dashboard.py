@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
-from lstm_core import FIELD_RANGES, TOPOLOGIES, ExperimentConfig, plots
+from lstm_core import FIELD_RANGES, TOPOLOGIES, ExperimentConfig, backend
 from pages import ui
 
 SETTINGS = ("topology", "sequence_length", "units", "epochs", "batch_size", "learning_rate", "seed")
@@ -102,6 +102,8 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
 
 def train_now(config: ExperimentConfig, chart_slot, progress_slot) -> None:
     """Train with live progress; the result (complete or partial) goes to the session."""
+    from lstm_core import plots
+
     figure = plots.loss_figure([(TOPOLOGIES[config.topology].label, TOPOLOGIES[config.topology].color)],
                                log_y=st.session_state.get("log_scale", True))
     live = ui.LiveChart(figure, progress_slot=progress_slot, chart_slot=chart_slot)
@@ -114,6 +116,8 @@ def train_now(config: ExperimentConfig, chart_slot, progress_slot) -> None:
 
 
 def draw_result(result, chart_slot, progress_slot) -> None:
+    from lstm_core import plots
+
     config = result.config
     topology = TOPOLOGIES[config.topology]
     figure = plots.loss_figure([(topology.label, topology.color)], log_y=st.session_state.get("log_scale", True))
@@ -155,13 +159,27 @@ def draw_framing(config: ExperimentConfig) -> None:
     )
     st.dataframe(lstm_core.framing_rows(config), hide_index=True, width="stretch")
     st.markdown("**The model**")
-    with st.spinner("Loading TensorFlow…"):
-        summary = lstm_core.describe_model(config)
+    if backend.is_loaded():
+        draw_model_summary(config)
+    else:
+        _model_summary_when_ready()
+
+
+def draw_model_summary(config: ExperimentConfig) -> None:
+    summary = lstm_core.describe_model(config)
     st.dataframe(summary["layers"], hide_index=True, width="stretch")
     st.markdown(
         f"Total parameters: **{summary['total_parameters']}**. LSTM parameters: "
         f"`{summary['lstm_formula']}` (features = 1 value per time step)."
     )
+
+
+@st.fragment(run_every=0.5)
+def _model_summary_when_ready() -> None:
+    """Polls, only while TensorFlow is still loading, then redraws the page with the summary."""
+    if backend.is_loaded():
+        st.rerun(scope="app")
+    st.caption("⏳ Loading TensorFlow for the model summary…")
 
 
 def explorer_page() -> None:
@@ -181,6 +199,9 @@ def explorer_page() -> None:
                                                          help="Stop after the current epoch, keeping the partial run.")
     progress_slot = st.empty()
     chart_slot = st.empty()
+    # The controls are on their way to the browser: now import TensorFlow (seconds of CPU) in
+    # the background, a moment later, so that it does not compete with the first paint.
+    lstm_core.warm_up(delay=0.5)
     if train_pressed:
         train_now(config, chart_slot, progress_slot)
     result = st.session_state.get("result")
@@ -195,7 +216,6 @@ def explorer_page() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="LSTM explorer", page_icon="🔁", layout="wide")
-    lstm_core.warm_up()  # import TensorFlow in the background while the controls paint
     navigation = st.navigation(
         [
             st.Page(explorer_page, title="Explorer", icon="🔁", default=True),

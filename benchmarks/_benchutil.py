@@ -81,6 +81,14 @@ def total_memory_gib() -> float:
         return float("nan")
 
 
+def load_average() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except (AttributeError, OSError):
+        return "n/a"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
+
+
 def rss_mb() -> float:
     """Current resident set size of this process, MB (2**20 bytes)."""
     import psutil

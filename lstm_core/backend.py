@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_loaded = threading.Event()
 
 
 def _configure_environment() -> None:
@@ -24,14 +26,25 @@ def load():
     import tensorflow  # noqa: F401  (imported for its side effect of loading the runtime)
     import keras
 
+    _loaded.set()
     return keras
 
 
-def warm_up() -> threading.Thread:
-    """Start importing TensorFlow in a daemon thread; returns the thread (started once)."""
+def is_loaded() -> bool:
+    """Whether TensorFlow and Keras are imported (so building a model is fast)."""
+    return _loaded.is_set()
+
+
+def warm_up(delay: float = 0.0) -> threading.Thread:
+    """Start importing TensorFlow in a daemon thread after `delay` seconds (once per process)."""
     global _thread
+
+    def run():
+        time.sleep(delay)
+        load()
+
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=load, name="tensorflow-warm-up", daemon=True)
+            _thread = threading.Thread(target=run, name="tensorflow-warm-up", daemon=True)
             _thread.start()
         return _thread

@@ -6,15 +6,12 @@ reads widgets; the numbers come from lstm_core.
 
 from __future__ import annotations
 
-import time
 from typing import Iterable
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import lstm_core
-from lstm_core import plots
 
 _PREFIX = "saved:"
 
@@ -67,6 +64,8 @@ class LiveChart:
         return self._callback
 
     def _draw(self, done: int, total: int, losses: np.ndarray) -> None:
+        from lstm_core import plots
+
         if self.interrupt is not None:
             return
         plots.set_losses(self.figure, self.trace_index, losses)
@@ -88,7 +87,9 @@ class LiveChart:
             raise self.interrupt
 
 
-def results_table(result) -> pd.DataFrame:
+def results_table(result):
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "position": np.arange(len(result.targets)),
@@ -132,7 +133,3 @@ def learning_hint(result) -> str | None:
             "gates saturate and it stops learning. Try 0.01 or smaller."
         )
     return None
-
-
-def elapsed(start: float) -> str:
-    return f"{time.perf_counter() - start:.2f} s"
