@@ -30,6 +30,14 @@ def _topology_changed() -> None:
     st.session_state["batch_size"] = config.batch_size
 
 
+def _length_changed() -> None:
+    """Keep a tutorial batch size tutorial-like: one-to-one's whole-sequence batch follows the length."""
+    topology = TOPOLOGIES[st.session_state["topology"]]
+    previous_length = st.session_state.get(ui.saved_key("sequence_length"), st.session_state["sequence_length"])
+    if st.session_state.get("batch_size") == topology.default_batch_size(previous_length):
+        st.session_state["batch_size"] = topology.default_batch_size(st.session_state["sequence_length"])
+
+
 def _first_visit_settings() -> list[str]:
     """On a session's first run, the settings come from the URL (clamped, with messages)."""
     if "settings_loaded" in st.session_state:
@@ -38,7 +46,9 @@ def _first_visit_settings() -> list[str]:
     config, messages = lstm_core.resolve(st.query_params.to_dict(), source="URL parameter")
     for key in SETTINGS:
         st.session_state[key] = getattr(config, key)
-    return messages
+    # Shown until the next Train, so that the first rerun does not wipe them.
+    st.session_state["url_messages"] = messages
+    return []
 
 
 def _number_input(key: str, maximum=None, **kwargs):
@@ -67,7 +77,7 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
             on_change=_topology_changed,
         )
         st.caption(TOPOLOGIES[topology].description)
-        length = _number_input("sequence_length", step=1)
+        length = _number_input("sequence_length", step=1, on_change=_length_changed)
         units = _number_input("units", step=1)
         # Batch size and epochs have limits that depend on the settings above: bring the
         # stored values inside them before drawing the widgets, and say so.
@@ -112,6 +122,8 @@ def train_now(config: ExperimentConfig, chart_slot, progress_slot) -> None:
     st.session_state.pop("result", None)
     result = lstm_core.train(config, callbacks=[live.callback()])
     st.session_state["result"] = result
+    if live.interrupt is not None:
+        st.session_state["interrupted"] = True  # the next run says why: Stop, or a setting
     live.reraise_interrupt()
 
 
@@ -128,7 +140,7 @@ def draw_result(result, chart_slot, progress_slot) -> None:
         text=f"epoch {result.epochs_completed:,} / {config.epochs:,} · loss "
         + (f"{result.losses[-1]:.3g}" if len(result.losses) else "–"),
     )
-    stop = ui.describe_stop(result, stopped_by_user=st.session_state.get("stop_pressed", False))
+    stop = ui.describe_stop(result, stopped_by_user=st.session_state.get("stop_cause") == "user")
     if stop is not None:
         getattr(st, stop[0])(stop[1])
     hint = ui.learning_hint(result)
@@ -189,20 +201,22 @@ def explorer_page() -> None:
         "(the topology) in the sidebar, press Train and watch the loss fall."
     )
     config, messages = sidebar()
-    ui.show_messages(messages)
+    ui.show_messages(st.session_state.get("url_messages", []) + messages)
     if st.query_params.to_dict() != config.to_query_params():
         st.query_params.from_dict(config.to_query_params())
 
     buttons = st.columns([1, 1, 4])
     train_pressed = buttons[0].button("Train", type="primary", width="stretch")
-    st.session_state["stop_pressed"] = buttons[1].button("Stop", width="stretch",
-                                                         help="Stop after the current epoch, keeping the partial run.")
+    stop_pressed = buttons[1].button("Stop", width="stretch", help="Stop after the current epoch, keeping the partial run.")
+    if st.session_state.pop("interrupted", False):
+        st.session_state["stop_cause"] = "user" if stop_pressed else "setting"
     progress_slot = st.empty()
     chart_slot = st.empty()
     # The controls are on their way to the browser: now import TensorFlow (seconds of CPU) in
     # the background, a moment later, so that it does not compete with the first paint.
     lstm_core.warm_up(delay=0.5)
     if train_pressed:
+        st.session_state.pop("url_messages", None)
         train_now(config, chart_slot, progress_slot)
     result = st.session_state.get("result")
     if result is not None:

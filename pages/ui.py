@@ -29,6 +29,11 @@ def persist(*keys: str) -> None:
             st.session_state[key] = st.session_state[_PREFIX + key]
 
 
+def saved_key(key: str) -> str:
+    """Where `persist` keeps a widget's value from the previous run."""
+    return _PREFIX + key
+
+
 def show_messages(messages: Iterable[str]) -> None:
     for message in messages:
         st.warning(message, icon="⚠️")
