@@ -20,7 +20,7 @@ test: $(BIN)/.installed  ## run every test (browser tests skip without chromium,
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed  ## print speed and memory figures (not a test: see README)
-	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_engine.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_memory.py
 
 clean:
