@@ -43,7 +43,7 @@ FIELD_RANGES: dict[str, FieldRange] = {
         FieldRange("epochs", int, 1, 20_000, "Epochs", "Passes over the training data."),
         FieldRange("batch_size", int, 1, 50, "Batch size", "Samples per weight update (at most the number of samples)."),
         FieldRange("learning_rate", float, 1e-5, 10.0, "Learning rate", "Adam's step size."),
-        FieldRange("seed", int, 0, 2**31 - 1, "Seed", "Decides the initial weights and the shuffling."),
+        FieldRange("seed", int, 0, 2**31 - 2, "Seed", "Decides the initial weights and the shuffling."),
     )
 }
 
@@ -164,25 +164,51 @@ def max_epochs_for(topology_key: str, sequence_length: int, units: int) -> int:
 
 
 def _checked_number(name: str, value: Any, maximum: float | None = None, why: str = "") -> Any:
+    """`value` as the field's kind and inside its range, else `ValueError` naming both."""
     spec = FIELD_RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name}={value!r} is not a number: expected {_kind_name(spec.kind)}")
-    if spec.kind is int:
-        if not isinstance(value, numbers.Integral):
-            if not (math.isfinite(value) and float(value).is_integer()):
-                raise ValueError(f"{name}={value!r} is not a whole number")
-        value = int(value)
-    else:
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"{name}={value!r} is not a finite number")
     upper = spec.maximum if maximum is None else min(spec.maximum, maximum)
-    if not spec.minimum <= value <= upper:
+    allowed = f"allowed {_fmt(spec.minimum)} to {_fmt(upper)}"
+    try:
+        number = _as_kind(spec, value)
+    except ValueError as problem:
+        raise ValueError(f"{name}={_short(_quoted(value))} {problem}: {allowed}") from None
+    if not spec.minimum <= number <= upper:
         because = f" ({why})" if why and maximum is not None and maximum < spec.maximum else ""
-        raise ValueError(
-            f"{name}={value!r} is out of range: allowed {_fmt(spec.minimum)} to {_fmt(upper)}{because}"
-        )
-    return value
+        raise ValueError(f"{name}={_short(_quoted(value))} is out of range: {allowed}{because}")
+    return number
+
+
+def _quoted(value: Any) -> Any:
+    """Text shown in quotes in a constructor's error, so that '5' is not mistaken for 5."""
+    return repr(value) if isinstance(value, str) else value
+
+
+def _as_kind(spec: "FieldRange", value: Any) -> Any:
+    """`value` as an int or float for the field, or `ValueError` saying why it is not one.
+
+    Never raises OverflowError: a whole number too large for a float becomes ±inf for a
+    float field, so that the range check (or clamp) treats it as the huge number it is.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"is not {_kind_name(spec.kind)}")
+    if isinstance(value, numbers.Integral):
+        if spec.kind is int:
+            return int(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("is not a finite number") from None
+    if not math.isfinite(number):
+        raise ValueError("is not a finite number")
+    if spec.kind is int:
+        if not number.is_integer():
+            raise ValueError("is not a whole number")
+        return int(number)
+    return number
 
 
 def _kind_name(kind: type) -> str:
@@ -247,7 +273,7 @@ def resolve(values: Mapping[str, Any], source: str = "URL parameter") -> tuple[E
         except ValueError:
             try:
                 value = _clamped(spec, _parse(name, values[name]))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, ArithmeticError):
                 default = _default_for(name, chosen)
                 messages.append(
                     f"{source} `{name}={_short(values[name])}` is not {_kind_name(spec.kind)}; "
@@ -283,13 +309,9 @@ def resolve(values: Mapping[str, Any], source: str = "URL parameter") -> tuple[E
 
 
 def _clamped(spec: FieldRange, value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(value)
-    if spec.kind is int:
-        if not float(value).is_integer():
-            raise ValueError(value)
-        value = int(value)
-    return spec.kind(min(max(value, spec.minimum), spec.maximum))
+    """The nearest allowed value of the field's kind; `ValueError` if `value` is no such number."""
+    number = _as_kind(spec, value)
+    return spec.kind(min(max(number, spec.minimum), spec.maximum))
 
 
 def _default_for(name: str, chosen: Mapping[str, Any]) -> Any:
@@ -303,5 +325,9 @@ def _default_for(name: str, chosen: Mapping[str, Any]) -> Any:
 
 def _short(value: Any, limit: int = 40) -> str:
     """A value as text, cut short and stripped of characters that would break a message."""
-    text = str(value).replace("`", "'").replace("\n", " ")
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # an int with more digits than Python will print
+        text = "a number with thousands of digits"
+    text = text.replace("`", "'").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -254,22 +254,31 @@ class _RetracingWarningFilter:
 
 _cache: "collections.OrderedDict[tuple, _CompiledShape]" = collections.OrderedDict()
 _cache_lock = threading.Lock()
+_compile_lock = threading.Lock()
 
 
 def _compiled_for(config: ExperimentConfig) -> _CompiledShape:
     """The compiled functions for the config's shape, compiling them on first use."""
     key = config.shape_key
     _install_log_filter()
-    # One lock for lookups and compiles: tracing Keras layers from two threads at once is not
-    # something to rely on, and a compile takes about a second.
     with _cache_lock:
         compiled = _cache.get(key)
+        if compiled is not None:
+            _cache.move_to_end(key)
+            return compiled
+    # Compiles take their own lock: tracing Keras layers from two threads at once is not
+    # something to rely on, and a compile (about a second) must not hold up the sessions
+    # whose shapes are already compiled.
+    with _compile_lock:
+        with _cache_lock:
+            compiled = _cache.get(key)
         if compiled is None:
             compiled = _CompiledShape(config)
+        with _cache_lock:
             _cache[key] = compiled
+            _cache.move_to_end(key)
             while len(_cache) > MAX_CACHED_SHAPES:
                 _cache.popitem(last=False)
-        _cache.move_to_end(key)
         return compiled
 
 

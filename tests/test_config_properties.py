@@ -26,7 +26,9 @@ NASTY_TEXT = st.sampled_from(
 ANY_TEXT = st.one_of(
     NASTY_TEXT,
     st.text(max_size=30),
-    st.integers().map(str),
+    # Whole numbers past ~1.8e308 make resolve() raise OverflowError: a known bug, pinned by
+    # test_config.py::test_resolve_clamps_numbers_too_large_for_a_float; kept out of here.
+    st.integers(-(10**300), 10**300).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
 )
 URL_PARAMS = st.dictionaries(
@@ -86,7 +88,7 @@ def valid_configs(draw):
         epochs=draw(st.integers(1, max_epochs_for(topology, sequence_length, units))),
         batch_size=draw(st.integers(1, samples)),
         learning_rate=draw(st.floats(1e-5, 10.0)),
-        seed=draw(st.integers(0, 2**31 - 1)),
+        seed=draw(st.integers(0, 2**31 - 2)),
     )
 
 
@@ -100,20 +102,25 @@ def test_valid_configs_round_trip_and_resolve_to_themselves_silently(config):
 @PROPERTY_SETTINGS
 @given(valid_configs(), st.dictionaries(st.sampled_from(FIELD_NAMES), ANY_TEXT, max_size=3))
 def test_resolve_keeps_every_valid_value_it_is_given(config, overrides):
-    """Fields not overridden with bad text keep the given config's values (nothing else moves)."""
+    """Fields not overridden keep the given config's values; silence means nothing was changed."""
     params = {**config.to_query_params(), **overrides}
     resolved, messages = resolve(params)
     assert_valid(resolved)
+    for name in ("topology", "sequence_length", "units", "learning_rate", "seed"):
+        if name not in overrides:
+            assert getattr(resolved, name) == getattr(config, name), name
+    if not set(overrides) & {"topology", "sequence_length", "units", "epochs", "batch_size"}:
+        assert (resolved.epochs, resolved.batch_size) == (config.epochs, config.batch_size)
     if not messages:
         assert ExperimentConfig.from_query_params(params) == resolved
 
 
 # Values of every kind for the constructor. Integers for learning_rate stop at 1e300: beyond
-# ~1.8e308 float() overflows (see test_config.py::test_huge_int_learning_rate_raises_value_error).
+# ~1.8e308 float() overflows (see test_config.py::test_numbers_too_large_for_a_float_raise_value_error).
 ANY_NUMBER = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(),
+    st.integers(),  # huge ints are fine for int fields: they are compared, never made floats
     st.integers(-5, 70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(-5, 70).map(round).map(float),
@@ -138,6 +145,18 @@ EPOCHS = st.one_of(ANY_NUMBER, st.integers(0, 25_000))
 TOPOLOGY_VALUES = st.one_of(st.sampled_from(sorted(TOPOLOGIES)), st.text(max_size=12), st.none(), st.integers())
 
 
+def _check_constructor(kwargs):
+    try:
+        config = ExperimentConfig(**kwargs)
+    except ValueError as error:
+        message = str(error)
+        assert any(f"{name}=" in message for name in FIELD_NAMES), message
+        return None
+    assert_valid(config)
+    assert_round_trips(config)
+    return config
+
+
 @PROPERTY_SETTINGS
 @given(
     topology=TOPOLOGY_VALUES,
@@ -153,12 +172,33 @@ TOPOLOGY_VALUES = st.one_of(st.sampled_from(sorted(TOPOLOGIES)), st.text(max_siz
          seed=7)
 @example(topology="one_to_one", sequence_length=50.0, units=64, epochs=625, batch_size=50, learning_rate=10, seed=0)
 def test_constructor_gives_a_valid_config_or_a_value_error(**kwargs):
-    kwargs = {name: value for name, value in kwargs.items() if value is not None or name in ("epochs", "batch_size")}
-    try:
-        config = ExperimentConfig(**kwargs)
-    except ValueError as error:
-        message = str(error)
-        assert any(f"{name}=" in message for name in FIELD_NAMES), message
-        return
-    assert_valid(config)
-    assert_round_trips(config)
+    # None means "not given" for the fields that have a fixed default.
+    _check_constructor(
+        {name: value for name, value in kwargs.items() if value is not None or name in ("epochs", "batch_size")}
+    )
+
+
+FIELD_VALUES = {
+    "topology": TOPOLOGY_VALUES,
+    "sequence_length": ANY_NUMBER,
+    "units": ANY_NUMBER,
+    "epochs": EPOCHS,
+    "batch_size": ANY_NUMBER,
+    "learning_rate": LEARNING_RATES,
+    "seed": ANY_NUMBER,
+}
+
+
+@st.composite
+def nearly_valid_kwargs(draw):
+    """A valid config's fields with one or two of them replaced by anything: near the boundary."""
+    kwargs = dataclasses.asdict(draw(valid_configs()))
+    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), min_size=1, max_size=2, unique=True)):
+        kwargs[name] = draw(FIELD_VALUES[name])
+    return kwargs
+
+
+@PROPERTY_SETTINGS
+@given(nearly_valid_kwargs())
+def test_constructor_near_valid_configs_gives_a_valid_config_or_a_value_error(kwargs):
+    _check_constructor(kwargs)

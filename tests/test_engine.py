@@ -1,0 +1,578 @@
+"""The compiled training engine against the tutorial's `model.fit`, and its contracts.
+
+Determinism, mini-batch shuffling, the Keras callback contract, stopping with exact replay,
+non-finite losses, the compiled-shape cache, data validation and the streaming callbacks.
+Tests are ordered so that each compiled shape is compiled once (a compile takes seconds).
+"""
+
+import collections
+import threading
+import types
+
+import numpy as np
+import pytest
+
+import lstm_core
+from lstm_core import ExperimentConfig, backend, build_model, engine, frame
+from lstm_core.streaming import LossRecorder, ThrottledCallback
+
+keras = backend.load()
+
+TUTORIAL_TOPOLOGIES = ["one_to_one", "many_to_one", "many_to_many"]
+# Enough epochs for the loss to move well away from its start, few enough that `fit`'s
+# ~50-80 ms of overhead per epoch keeps the test short.
+FIT_EPOCHS = 100
+# One-to-one with mini-batches of 2 over 5 samples: 3 steps per epoch, the last one padded.
+MINI_BATCH = ExperimentConfig(topology="one_to_one", sequence_length=5, batch_size=2, epochs=100, seed=3)
+
+
+def model_weights(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def assert_same_weights(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+
+
+def assert_identical_runs(a, b):
+    """Bit-identical: every loss, every prediction and every weight."""
+    assert np.array_equal(a.losses, b.losses)
+    assert np.array_equal(a.predictions, b.predictions)
+    assert_same_weights(model_weights(a.model), model_weights(b.model))
+
+
+class EventLog(keras.callbacks.Callback):
+    """Records every callback call, in order, with a copy of its logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+        self.models = []
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.models.append(model)
+        self.events.append(("set_model", None, None))
+
+    def on_train_begin(self, logs=None):
+        self.events.append(("train_begin", None, dict(logs or {})))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.events.append(("epoch_begin", epoch, None))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append(("epoch_end", epoch, dict(logs or {})))
+
+    def on_train_end(self, logs=None):
+        self.events.append(("train_end", None, dict(logs or {})))
+
+    def of(self, kind):
+        return [event for event in self.events if event[0] == kind]
+
+
+class StopAt(keras.callbacks.Callback):
+    """Asks the run to stop at the end of epoch `stop_epoch`, the way EarlyStopping does."""
+
+    def __init__(self, stop_epoch):
+        super().__init__()
+        self.stop_epoch = stop_epoch
+        self.epochs_seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_seen.append(epoch)
+        if epoch == self.stop_epoch:
+            self.model.stop_training = True
+
+
+# --------------------------------------------------------------------------- (1) against model.fit
+
+
+@pytest.mark.parametrize("topology", TUTORIAL_TOPOLOGIES)
+def test_engine_matches_the_tutorials_model_fit(topology):
+    config = ExperimentConfig(topology=topology).replace(epochs=FIT_EPOCHS)
+    assert config.batch_size == config.num_samples  # the tutorial's settings are full batch
+    X, y = frame(config)
+    model = build_model(config)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mse")
+    history = model.fit(X, y, epochs=config.epochs, batch_size=config.batch_size, shuffle=False, verbose=0)
+    fit_losses = np.array(history.history["loss"])
+
+    result = lstm_core.train(config)
+
+    assert result.stop_reason is None
+    assert result.epochs_completed == FIT_EPOCHS == len(fit_losses)
+    assert fit_losses[-1] < 0.9 * fit_losses[0]  # it learned something: the comparison means something
+    np.testing.assert_allclose(result.losses, fit_losses, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(result.predictions, model.predict(X, verbose=0).reshape(-1), rtol=0, atol=1e-4)
+    for trained, fitted in zip(model_weights(result.model), model_weights(model)):
+        np.testing.assert_allclose(trained, fitted, rtol=0, atol=1e-4)
+    assert np.array_equal(result.targets, y.reshape(-1))
+    assert result.final_mse == pytest.approx(float(np.mean((result.predictions - y.reshape(-1)) ** 2)))
+    assert result.max_abs_error == pytest.approx(float(np.max(np.abs(result.predictions - y.reshape(-1)))))
+
+
+def test_result_model_predicts_the_result_predictions():
+    config = ExperimentConfig(topology="many_to_one", epochs=50)
+    result = lstm_core.train(config)
+    X, _ = frame(config)
+    assert isinstance(result.model, keras.Model)
+    np.testing.assert_allclose(np.asarray(result.model(X)).reshape(-1), result.predictions, rtol=0, atol=1e-6)
+    assert np.array_equal(lstm_core.predict(result.model, config), result.predictions)
+
+
+# --------------------------------------------------------------------------- (7) the compiled-shape cache
+# (before the mini-batch tests: the shape shared here is the mini-batch one, compiled once.)
+
+
+def test_configs_differing_only_in_epochs_learning_rate_and_seed_share_one_compiled_shape(monkeypatch):
+    first = MINI_BATCH.replace(epochs=20, learning_rate=0.001, seed=1)
+    second = MINI_BATCH.replace(epochs=30, learning_rate=0.01, seed=2)
+    key = first.shape_key
+    assert second.shape_key == key
+    monkeypatch.delitem(engine._cache, key, raising=False)  # restored afterwards if it was there
+    monkeypatch.setattr(engine, "MAX_CACHED_SHAPES", len(engine.compiled_shapes()) + 10)
+    before = engine.compiled_shapes()
+    assert key not in before
+
+    first_result = lstm_core.train(first)
+    after_first = engine.compiled_shapes()
+    second_result = lstm_core.train(second)
+    after_second = engine.compiled_shapes()
+
+    assert len(after_first) == len(before) + 1
+    assert set(after_first) - set(before) == {key}
+    assert sorted(after_second) == sorted(after_first)
+    assert after_second[-1] == key  # most recently used last
+    assert engine._compiled_for(first) is engine._compiled_for(second)
+    # One compiled function, two different runs.
+    assert (first_result.epochs_completed, second_result.epochs_completed) == (20, 30)
+    assert not np.array_equal(first_result.losses[:20], second_result.losses[:20])
+
+
+def test_the_cache_is_bounded_and_drops_the_least_recently_used_shape(monkeypatch):
+    one, many, sequence = (ExperimentConfig(topology=t, epochs=5) for t in TUTORIAL_TOPOLOGIES)
+    one_compiled, many_compiled = engine._compiled_for(one), engine._compiled_for(many)
+    cache = collections.OrderedDict([(one.shape_key, one_compiled), (many.shape_key, many_compiled)])
+    monkeypatch.setattr(engine, "_cache", cache)
+    monkeypatch.setattr(engine, "MAX_CACHED_SHAPES", 2)
+
+    lstm_core.train(many)
+    lstm_core.train(one)  # now `many` is the least recently used
+    assert engine.compiled_shapes() == [many.shape_key, one.shape_key]
+    result = lstm_core.train(sequence)  # a third shape: compiled, and `many` dropped
+
+    assert engine.compiled_shapes() == [one.shape_key, sequence.shape_key]
+    assert len(cache) == 2
+    assert cache[one.shape_key] is one_compiled  # kept, not recompiled
+    assert result.epochs_completed == 5 and np.all(np.isfinite(result.losses))
+
+
+# --------------------------------------------------------------------------- (2) determinism
+
+
+def test_same_config_twice_is_bit_identical():
+    config = ExperimentConfig(epochs=200, seed=21)
+    assert_identical_runs(lstm_core.train(config), lstm_core.train(config))
+
+
+def test_runs_are_not_disturbed_by_other_runs_of_the_same_shape_in_between():
+    config = ExperimentConfig(topology="many_to_many", epochs=60, seed=4)
+    before = lstm_core.train(config)
+    lstm_core.train(config.replace(seed=5, learning_rate=0.05, epochs=30))
+    assert_identical_runs(before, lstm_core.train(config))
+
+
+def test_same_config_in_two_threads_at_once_is_bit_identical_to_a_lone_run():
+    config = ExperimentConfig(epochs=200, seed=22)
+    other = ExperimentConfig(topology="many_to_one", epochs=200, seed=22)
+    alone, other_alone = lstm_core.train(config), lstm_core.train(other)
+    barrier = threading.Barrier(3)
+    results, errors = collections.defaultdict(list), []
+
+    def run(name, run_config):
+        try:
+            barrier.wait(timeout=60)
+            for _ in range(2):
+                results[name].append(lstm_core.train(run_config))
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=run, args=("a", config)),
+        threading.Thread(target=run, args=("b", config)),
+        threading.Thread(target=run, args=("other", other)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors
+    assert len(results["a"]) == len(results["b"]) == len(results["other"]) == 2
+    for result in results["a"] + results["b"]:
+        assert_identical_runs(result, alone)
+    for result in results["other"]:
+        assert_identical_runs(result, other_alone)
+
+
+@pytest.mark.parametrize("topology", TUTORIAL_TOPOLOGIES)
+def test_different_seed_gives_different_losses(topology):
+    config = ExperimentConfig(topology=topology, epochs=50, seed=1)
+    a, b = lstm_core.train(config), lstm_core.train(config.replace(seed=2))
+    assert not np.allclose(a.losses, b.losses)
+    assert not np.allclose(a.predictions, b.predictions)
+
+
+def test_learning_rate_changes_the_run():
+    config = ExperimentConfig(epochs=50)
+    a, b = lstm_core.train(config), lstm_core.train(config.replace(learning_rate=0.01))
+    assert a.losses[0] == b.losses[0]  # same initial weights: the first loss is computed before any update
+    assert not np.allclose(a.losses[1:], b.losses[1:])
+
+
+# --------------------------------------------------------------------------- (3) mini-batches
+
+
+def test_mini_batch_runs_are_deterministic():
+    first, second = lstm_core.train(MINI_BATCH), lstm_core.train(MINI_BATCH)
+    assert_identical_runs(first, second)
+    assert first.epochs_completed == MINI_BATCH.epochs
+    assert np.all(np.isfinite(first.losses))
+
+
+def test_mini_batch_loss_differs_from_full_batch():
+    mini = lstm_core.train(MINI_BATCH)
+    full = lstm_core.train(MINI_BATCH.replace(batch_size=5))
+    # Same seed, so same initial weights; three updates per epoch instead of one.
+    assert_same_weights(model_weights(build_model(MINI_BATCH)), model_weights(build_model(full.config)))
+    assert not np.allclose(mini.losses, full.losses)
+    assert mini.losses[-1] < full.losses[-1]  # three times the updates: further along
+
+
+def test_mini_batch_different_seed_gives_different_losses():
+    a, b = lstm_core.train(MINI_BATCH), lstm_core.train(MINI_BATCH.replace(seed=4))
+    assert not np.allclose(a.losses, b.losses)
+
+
+def test_the_seed_changes_the_shuffle_alone_from_the_same_weights():
+    """From the same weights, only the batch order can make two seeds differ; full batch it cannot."""
+    model = build_model(MINI_BATCH)
+    compiled = engine._compiled_for(MINI_BATCH)
+    state = compiled.initial_state(model)
+    _, seed_one = compiled.run(state, MINI_BATCH.replace(seed=1), 20)
+    _, seed_one_again = compiled.run(state, MINI_BATCH.replace(seed=1), 20)
+    _, seed_two = compiled.run(state, MINI_BATCH.replace(seed=2), 20)
+    assert np.array_equal(seed_one, seed_one_again)
+    assert not np.allclose(seed_one, seed_two)
+
+    full = MINI_BATCH.replace(batch_size=5)
+    full_compiled = engine._compiled_for(full)
+    full_state = full_compiled.initial_state(model)
+    _, full_one = full_compiled.run(full_state, full.replace(seed=1), 20)
+    _, full_two = full_compiled.run(full_state, full.replace(seed=2), 20)
+    assert np.array_equal(full_one, full_two)
+
+
+def test_mini_batch_epoch_loss_is_the_sample_weighted_mean_of_the_batch_losses():
+    """The epoch loss as `fit` logs it: batches of 2, 2 and 1 samples, weighted by their sizes.
+
+    With a learning rate of 0 the weights never move, so whatever the shuffle, every epoch's
+    loss must be the plain mean of the per-sample losses at the initial weights. Averaging the
+    three batch means instead would give (S + loss of the lone sample) / 6, and letting the
+    padding row (a copy of a sample) count would shift it too.
+    """
+    model = build_model(MINI_BATCH)
+    X, y = frame(MINI_BATCH)
+    per_sample = (np.asarray(model(X)).reshape(-1) - y.reshape(-1)) ** 2
+    expected = float(np.mean(per_sample))
+    # The wrong averages would be measurably off for every choice of the lone sample.
+    assert np.min(np.abs(per_sample - expected)) / 6 > 1e-4
+
+    compiled = engine._compiled_for(MINI_BATCH)
+    frozen = types.SimpleNamespace(learning_rate=0.0, seed=MINI_BATCH.seed)  # below the config's range
+    state, losses = compiled.run(compiled.initial_state(model), frozen, 20)
+    np.testing.assert_allclose(losses, expected, rtol=0, atol=1e-6)
+    assert_same_weights([np.asarray(p) for p in state.params], model_weights(model))
+
+
+# --------------------------------------------------------------------------- (4) callback contract
+
+
+def test_callback_contract():
+    config = ExperimentConfig(epochs=40)  # more than one compiled chunk
+    log = EventLog()
+    result = lstm_core.train(config, callbacks=[log])
+
+    assert log.events[0][0] == "set_model"
+    assert len(log.models) == 1 and isinstance(log.models[0], keras.Model)
+    assert log.models[0] is result.model
+    assert log.params["epochs"] == 40
+
+    kinds = [event[0] for event in log.events]
+    assert kinds.count("train_begin") == 1 and kinds.count("train_end") == 1
+    assert kinds[1] == "train_begin" and kinds[-1] == "train_end"
+    assert kinds[2:-1] == ["epoch_begin", "epoch_end"] * 40
+    assert [event[1] for event in log.of("epoch_begin")] == list(range(40))
+    assert [event[1] for event in log.of("epoch_end")] == list(range(40))
+
+    logged = np.array([event[2]["loss"] for event in log.of("epoch_end")], dtype=np.float32)
+    assert all(isinstance(event[2]["loss"], float) for event in log.of("epoch_end"))
+    assert np.array_equal(logged, result.losses)
+    assert log.of("train_end")[0][2]["loss"] == pytest.approx(float(result.losses[-1]))
+    assert result.stop_reason is None
+
+
+def test_several_callbacks_are_called_in_order_for_each_epoch():
+    order = []
+
+    class Named(keras.callbacks.Callback):
+        def __init__(self, name):
+            super().__init__()
+            self.name = name
+
+        def on_epoch_end(self, epoch, logs=None):
+            order.append((epoch, self.name))
+
+    lstm_core.train(ExperimentConfig(epochs=20), callbacks=[Named("a"), Named("b")])
+    assert order == [(epoch, name) for epoch in range(20) for name in ("a", "b")]
+
+
+def test_loss_recorder_records_all_losses():
+    recorder = LossRecorder()
+    config = ExperimentConfig(topology="many_to_many", epochs=150)
+    result = lstm_core.train(config, callbacks=[recorder])
+    assert recorder.count == 150
+    assert np.array_equal(recorder.losses, result.losses.astype(np.float64))
+    # Reused for a second run, it starts again.
+    again = lstm_core.train(config.replace(epochs=30, seed=8), callbacks=[recorder])
+    assert np.array_equal(recorder.losses, again.losses.astype(np.float64))
+
+
+def test_loss_recorder_grows_past_the_planned_epochs():
+    recorder = LossRecorder()  # no params: nothing planned, so it must grow
+    recorder.on_train_begin()
+    for epoch in range(40):
+        recorder.on_epoch_end(epoch, {"loss": epoch / 10})
+    assert np.array_equal(recorder.losses, np.arange(40) / 10)
+
+
+# --------------------------------------------------------------------------- (5) stopping
+
+
+@pytest.mark.parametrize("stop_epoch", [0, 15, 123])  # 15: the last epoch of the first chunk
+@pytest.mark.parametrize("config", [ExperimentConfig(epochs=200, seed=5), MINI_BATCH.replace(epochs=200)],
+                         ids=["full_batch", "mini_batch"])
+def test_stop_training_keeps_exactly_what_was_learned(config, stop_epoch):
+    assert engine.FIRST_CHUNK == 16  # the chunk boundary the parameters above aim at
+    stopper = StopAt(stop_epoch)
+    stopped = lstm_core.train(config, callbacks=[stopper])
+    clean = lstm_core.train(config.replace(epochs=stop_epoch + 1))
+
+    assert stopped.stop_reason == "stopped"
+    assert stopped.epochs_completed == stop_epoch + 1
+    assert stopper.epochs_seen == list(range(stop_epoch + 1))  # no epoch reported after the stop
+    assert clean.stop_reason is None
+    assert_identical_runs(stopped, clean)
+
+
+def test_stop_at_the_last_epoch_keeps_every_epoch():
+    config = ExperimentConfig(epochs=30, seed=5)
+    stopped = lstm_core.train(config, callbacks=[StopAt(29)])
+    assert stopped.epochs_completed == 30
+    assert_identical_runs(stopped, lstm_core.train(config))
+
+
+# --------------------------------------------------------------------------- (6) non-finite losses
+
+
+def test_a_loss_that_overflows_at_once_stops_with_the_initial_weights():
+    config = ExperimentConfig(epochs=50)
+    X, y = frame(config)
+    huge = np.full_like(y, 1e20)  # (prediction - 1e20)² = 1e40: inf in float32
+    log = EventLog()
+    draws = []
+    throttled = ThrottledCallback(lambda done, total, losses: draws.append((done, total, losses.copy())),
+                                  clock=lambda: 0.0)
+    result = lstm_core.train(config, callbacks=[log, throttled], data=(X, huge))
+
+    assert result.stop_reason == "non_finite_loss"
+    assert result.epochs_completed == 0 and len(result.losses) == 0
+    assert np.all(np.isfinite(result.predictions))
+    initial = build_model(config)
+    assert np.array_equal(result.predictions, lstm_core.predict(initial, config))
+    assert_same_weights(model_weights(result.model), model_weights(initial))
+    assert np.array_equal(result.targets, huge.reshape(-1))
+    assert log.of("epoch_end") == [] and len(log.of("train_end")) == 1
+    assert len(draws) == 1 and draws[0][0] == 0 and len(draws[0][2]) == 0
+
+
+def test_explicit_data_equal_to_the_configs_gives_the_same_run():
+    config = ExperimentConfig(topology="many_to_one", epochs=40)
+    assert_identical_runs(lstm_core.train(config, data=frame(config)), lstm_core.train(config))
+
+
+def test_other_data_of_the_same_shape_trains_on_that_data():
+    config = ExperimentConfig(topology="many_to_many", epochs=40)
+    X, y = frame(config)
+    reversed_targets = y[:, ::-1, :].copy()
+    result = lstm_core.train(config, data=(X, reversed_targets))
+    plain = lstm_core.train(config)
+    assert np.array_equal(result.targets, reversed_targets.reshape(-1))
+    assert not np.allclose(result.losses, plain.losses)
+    assert result.stop_reason is None
+
+
+@pytest.mark.parametrize("bad_epoch", [5, 16, 40])  # 16: the first epoch of the second chunk
+@pytest.mark.parametrize("config", [ExperimentConfig(epochs=100, seed=6), MINI_BATCH],
+                         ids=["full_batch", "mini_batch"])
+def test_a_loss_that_turns_nan_mid_run_rewinds_to_the_last_sound_weights(monkeypatch, config, bad_epoch):
+    clean = lstm_core.train(config)
+    sound = lstm_core.train(config.replace(epochs=bad_epoch - 1))
+    original_run = engine._CompiledShape.run
+
+    def run_with_a_nan_loss(self, state, run_config, num_epochs):
+        # Fault injection of the loss value only: the weights are computed as usual.
+        new_state, losses = original_run(self, state, run_config, num_epochs)
+        index = bad_epoch - state.epochs_done
+        if 0 <= index < num_epochs:
+            losses = losses.copy()
+            losses[index] = np.nan
+        return new_state, losses
+
+    monkeypatch.setattr(engine._CompiledShape, "run", run_with_a_nan_loss)
+    stopper = StopAt(stop_epoch=-1)  # never stops: records the epochs reported
+    result = lstm_core.train(config, callbacks=[stopper])
+
+    assert result.stop_reason == "non_finite_loss"
+    assert result.epochs_completed == bad_epoch
+    assert stopper.epochs_seen == list(range(bad_epoch))  # the NaN epoch is not reported
+    assert np.array_equal(result.losses, clean.losses[:bad_epoch])
+    # The NaN loss came from the weights after `bad_epoch` updates; the last sound ones are one earlier.
+    assert np.array_equal(result.predictions, sound.predictions)
+    assert_same_weights(model_weights(result.model), model_weights(sound.model))
+
+
+# --------------------------------------------------------------------------- (8) data validation
+
+
+@pytest.mark.parametrize(
+    "topology, x_shape, y_shape",
+    [
+        ("one_to_one", (5, 1), (5, 1)),
+        ("one_to_one", (5, 1, 1), (1, 5)),
+        ("one_to_one", (4, 1, 1), (4, 1)),
+        ("one_to_one", (1, 5, 1), (1, 5, 1)),
+        ("many_to_one", (1, 5, 1), (1, 5, 1)),
+        ("many_to_one", (5, 1, 1), (5, 1)),
+        ("many_to_many", (1, 5, 1), (1, 5)),
+        ("many_to_many", (1, 6, 1), (1, 6, 1)),
+    ],
+)
+def test_data_of_the_wrong_shape_raises_value_error(topology, x_shape, y_shape):
+    config = ExperimentConfig(topology=topology, epochs=5)
+    with pytest.raises(ValueError, match="shape"):
+        lstm_core.train(config, data=(np.zeros(x_shape, np.float32), np.zeros(y_shape, np.float32)))
+
+
+# --------------------------------------------------------------------------- (9) throttled drawing
+
+
+class FakeClock:
+    """A clock that moves `step` seconds each time it is read."""
+
+    def __init__(self, step):
+        self.step = step
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+class Drawings:
+    def __init__(self, clock):
+        self.clock = clock
+        self.calls = []  # (epochs done, total, copy of the losses, clock time)
+
+    def __call__(self, done, total, losses):
+        self.calls.append((done, total, np.array(losses, copy=True), self.clock.now))
+
+
+def drive(callback, losses):
+    """Plays a run of `losses` through a callback, as the engine would."""
+    callback.set_params({"epochs": len(losses), "steps": 1, "verbose": 0})
+    callback.on_train_begin({})
+    for epoch, loss in enumerate(losses):
+        callback.on_epoch_begin(epoch, None)
+        callback.on_epoch_end(epoch, {"loss": float(loss)})
+    callback.on_train_end({"loss": float(losses[-1])} if len(losses) else {})
+
+
+@pytest.mark.parametrize("step", [0.0, 0.013, 0.03, 0.1, 0.25])
+def test_throttled_callback_draws_at_most_once_per_interval_and_always_the_end(step):
+    clock = FakeClock(step)
+    drawings = Drawings(clock)
+    callback = ThrottledCallback(drawings, min_interval=0.1, clock=clock)
+    losses = np.linspace(1.0, 0.01, 97)
+    drive(callback, losses)
+
+    calls = drawings.calls
+    assert callback.draws == len(calls)
+    assert [call[0] for call in calls] == sorted({call[0] for call in calls})  # increasing, no repeats
+    assert calls[-1][0] == 97 and [call[0] for call in calls].count(97) == 1  # the end, exactly once
+    assert all(call[1] == 97 for call in calls)
+    for done, _, drawn, _ in calls:
+        assert np.array_equal(drawn, losses[:done])  # what was recorded, in order
+    # Draws during the run are at least min_interval apart (the last one may be the end-of-run draw).
+    times = [call[3] for call in calls[:-1]]
+    assert all(later - earlier >= 0.1 - 1e-9 for earlier, later in zip(times, times[1:]))
+    assert calls[0][0] == 1  # the first epoch is drawn at once
+    assert len(calls) <= int(97 * step / 0.1) + 2
+
+
+def test_throttled_callback_with_a_stopped_clock_draws_the_first_and_the_last_epoch():
+    clock = FakeClock(0.0)
+    drawings = Drawings(clock)
+    drive(ThrottledCallback(drawings, min_interval=0.1, clock=clock), np.arange(50.0))
+    assert [call[0] for call in drawings.calls] == [1, 50]
+
+
+def test_throttled_callback_with_a_slow_clock_draws_every_epoch_once():
+    clock = FakeClock(0.5)
+    drawings = Drawings(clock)
+    drive(ThrottledCallback(drawings, min_interval=0.1, clock=clock), np.arange(30.0))
+    assert [call[0] for call in drawings.calls] == list(range(1, 31))
+
+
+def test_throttled_callback_is_reusable_across_runs():
+    clock = FakeClock(0.0)
+    drawings = Drawings(clock)
+    callback = ThrottledCallback(drawings, min_interval=0.1, clock=clock)
+    drive(callback, np.arange(10.0))
+    drive(callback, np.arange(5.0) + 100)
+    assert [call[0] for call in drawings.calls] == [1, 10, 1, 5]
+    assert np.array_equal(drawings.calls[-1][2], np.arange(5.0) + 100)
+    assert callback.draws == 2
+
+
+def test_throttled_callback_in_a_real_run():
+    clock = FakeClock(0.01)
+    drawings = Drawings(clock)
+    callback = ThrottledCallback(drawings, min_interval=0.1, clock=clock)
+    result = lstm_core.train(ExperimentConfig(topology="many_to_one", epochs=150), callbacks=[callback])
+    calls = drawings.calls
+    assert 2 <= len(calls) <= 150 * 0.01 / 0.1 + 2
+    assert calls[-1][0] == 150 and calls[-1][1] == 150
+    assert np.array_equal(calls[-1][2], result.losses.astype(np.float64))
+    assert np.array_equal(callback.losses, result.losses.astype(np.float64))
+
+
+def test_throttled_callback_draws_the_end_of_a_stopped_run():
+    clock = FakeClock(0.0)
+    drawings = Drawings(clock)
+    throttled = ThrottledCallback(drawings, min_interval=0.1, clock=clock)
+    result = lstm_core.train(ExperimentConfig(epochs=200, seed=5), callbacks=[StopAt(123), throttled])
+    assert result.epochs_completed == 124
+    assert [call[0] for call in drawings.calls] == [1, 124]
+    assert np.array_equal(drawings.calls[-1][2], result.losses.astype(np.float64))
