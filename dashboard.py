@@ -213,8 +213,9 @@ def explorer_page() -> None:
     progress_slot = st.empty()
     chart_slot = st.empty()
     # The controls are on their way to the browser: now import TensorFlow (seconds of CPU) in
-    # the background, a moment later, so that it does not compete with the first paint.
-    lstm_core.warm_up(delay=0.5)
+    # the background, a moment later, so that it does not compete with the first paint; then
+    # compile the tutorial shapes, so that the first Train of a class starts at once.
+    lstm_core.warm_up(delay=0.5, precompile=[ExperimentConfig(topology=key) for key in TOPOLOGIES])
     if train_pressed:
         st.session_state.pop("url_messages", None)
         train_now(config, chart_slot, progress_slot)

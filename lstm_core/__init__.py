@@ -4,11 +4,29 @@ Light names (config, registry, framing) import without TensorFlow; the heavy one
 (`train`, `build_model`, the callbacks) load it on first use.
 """
 
-from lstm_core.backend import warm_up
+from lstm_core import backend
 from lstm_core.config import FIELD_RANGES, MAX_WORK, ExperimentConfig, max_epochs_for, resolve
 from lstm_core.data import frame, framing_rows
 from lstm_core.model import build_model, describe_model, lstm_param_count
 from lstm_core.topologies import TOPOLOGIES, Topology, make_sequence
+
+
+
+def warm_up(delay: float = 0.0, precompile=()):
+    """Import TensorFlow in the background after `delay` s, then compile the shapes of `precompile`.
+
+    A server calls it once: the first student to press Train on a tutorial setting then
+    waits for neither the import nor the compile. Returns the (daemon) thread.
+    """
+
+    def compile_shapes():
+        from lstm_core import engine
+
+        for config in precompile:
+            engine.compile_shape(config)
+
+    return backend.warm_up(delay, then=compile_shapes)
+
 
 _LAZY = {
     "train": "lstm_core.engine",

@@ -35,13 +35,18 @@ def is_loaded() -> bool:
     return _loaded.is_set()
 
 
-def warm_up(delay: float = 0.0) -> threading.Thread:
-    """Start importing TensorFlow in a daemon thread after `delay` seconds (once per process)."""
+def warm_up(delay: float = 0.0, then=None) -> threading.Thread:
+    """Start importing TensorFlow in a daemon thread after `delay` seconds (once per process).
+
+    `then`, if given, runs in the same thread after the import (e.g. compiling common shapes).
+    """
     global _thread
 
     def run():
         time.sleep(delay)
         load()
+        if then is not None:
+            then()
 
     with _lock:
         if _thread is None:

@@ -289,6 +289,11 @@ def _install_log_filter() -> None:
     tf.get_logger().addFilter(_RetracingWarningFilter())
 
 
+def compile_shape(config: ExperimentConfig) -> None:
+    """Compile the functions for the config's shape now (a no-op when they are cached)."""
+    _compiled_for(config)
+
+
 def compiled_shapes() -> list[tuple]:
     """The shape keys compiled in this process, least recently used first."""
     with _cache_lock:

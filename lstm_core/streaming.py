@@ -47,7 +47,9 @@ class ThrottledCallback(LossRecorder):
     """Calls `draw(epochs_done, total_epochs, losses)` at most every `min_interval` seconds.
 
     On epochs where no redraw is due it only records the loss and reads the clock, so a fast
-    engine is not slowed by the page; the final epoch is always drawn (in `on_train_end`).
+    engine is not slowed by the page. The first draw comes `min_interval` after the start (a
+    run shorter than that is drawn once, at its end), and the final epoch is always drawn
+    (in `on_train_end`).
 
     Args:
         draw: called with the number of completed epochs, the planned total, and the losses
@@ -68,7 +70,7 @@ class ThrottledCallback(LossRecorder):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._last_draw = -float("inf")
+        self._last_draw = self._clock()
         self._drawn_count = -1
         self.draws = 0
 
