@@ -99,8 +99,10 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
         st.button("Tutorial settings", on_click=_apply_tutorial_settings, width="stretch",
                   help="Sequence length 5, 5 units and the tutorial's epochs and batch size for this topology.")
         st.header("Display")
-        st.toggle("Log-scale loss", value=True, key="log_scale")
-        st.toggle("Show the prediction table", value=True, key="show_table")
+        st.session_state.setdefault("log_scale", True)
+        st.session_state.setdefault("show_table", True)
+        st.toggle("Log-scale loss", key="log_scale")
+        st.toggle("Show the prediction table", key="show_table")
     ui.persist(*SETTINGS, *DISPLAY)
     config, more = lstm_core.resolve(
         dict(topology=topology, sequence_length=length, units=units, epochs=epochs,
@@ -120,10 +122,16 @@ def train_now(config: ExperimentConfig, chart_slot, progress_slot) -> None:
     progress_slot.progress(0.0, text="Preparing the model (the first run of a new shape compiles it)…")
     # Drop the previous run first: its model is released, and a failure now shows no stale result.
     st.session_state.pop("result", None)
-    result = lstm_core.train(config, callbacks=[live.callback()])
-    st.session_state["result"] = result
-    if live.interrupt is not None:
-        st.session_state["interrupted"] = True  # the next run says why: Stop, or a setting
+    pending = st.session_state["pending_run"] = ui.PendingRun()
+    try:
+        pending.result = lstm_core.train(config, callbacks=[live.callback()])
+        pending.interrupted = live.interrupt is not None
+    finally:
+        pending.finished.set()
+    if not pending.interrupted:
+        ui.take_pending_run("pending_run")
+        st.session_state["result"] = pending.result
+    # Interrupted: the next run (already started, under fast reruns) takes the result.
     live.reraise_interrupt()
 
 
@@ -208,14 +216,19 @@ def explorer_page() -> None:
     buttons = st.columns([1, 1, 4])
     train_pressed = buttons[0].button("Train", type="primary", width="stretch")
     stop_pressed = buttons[1].button("Stop", width="stretch", help="Stop after the current epoch, keeping the partial run.")
-    if st.session_state.pop("interrupted", False):
-        st.session_state["stop_cause"] = "user" if stop_pressed else "setting"
+    pending = ui.take_pending_run("pending_run")
+    if pending is not None and pending.result is not None:
+        st.session_state["result"] = pending.result
+        if pending.interrupted:
+            st.session_state["stop_cause"] = "user" if stop_pressed else "setting"
     progress_slot = st.empty()
     chart_slot = st.empty()
     # The controls are on their way to the browser: now import TensorFlow (seconds of CPU) in
     # the background, a moment later, so that it does not compete with the first paint; then
-    # compile the tutorial shapes, so that the first Train of a class starts at once.
-    lstm_core.warm_up(delay=0.5, precompile=[ExperimentConfig(topology=key) for key in TOPOLOGIES])
+    # compile the shape on screen (the tutorial's, for most first visitors), so that the first
+    # Train of a class starts at once. One shape only: a compile holds the compile lock, and a
+    # student who asks for another shape should not wait behind a queue of guesses.
+    lstm_core.warm_up(delay=0.5, precompile=[config])
     if train_pressed:
         st.session_state.pop("url_messages", None)
         train_now(config, chart_slot, progress_slot)

@@ -6,6 +6,7 @@ paint its controls first, and `load()` waits for it when a model is actually nee
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -13,6 +14,7 @@ import time
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _loaded = threading.Event()
+_import_lock = threading.Lock()
 
 
 def _configure_environment() -> None:
@@ -21,12 +23,20 @@ def _configure_environment() -> None:
 
 
 def load():
-    """Import TensorFlow and Keras (once per process) and return the keras module."""
-    _configure_environment()
-    import tensorflow  # noqa: F401  (imported for its side effect of loading the runtime)
+    """Import TensorFlow and Keras (once per process) and return the keras module.
+
+    One thread imports while the others wait: two threads importing TensorFlow at once can
+    see its modules half initialised.
+    """
+    if not _loaded.is_set():
+        with _import_lock:
+            _configure_environment()
+            import tensorflow  # noqa: F401  (imported for its side effect of loading the runtime)
+            import keras  # noqa: F401
+
+            _loaded.set()
     import keras
 
-    _loaded.set()
     return keras
 
 
@@ -46,7 +56,10 @@ def warm_up(delay: float = 0.0, then=None) -> threading.Thread:
         time.sleep(delay)
         load()
         if then is not None:
-            then()
+            try:
+                then()
+            except Exception:  # noqa: BLE001 - a warm-up is an optimisation: log, never crash
+                logging.getLogger(__name__).exception("warm-up step failed; it will run on first use")
 
     with _lock:
         if _thread is None:

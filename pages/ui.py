@@ -6,6 +6,7 @@ reads widgets; the numbers come from lstm_core.
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable
 
 import numpy as np
@@ -44,14 +45,45 @@ def is_interrupt(exc: BaseException) -> bool:
     return not isinstance(exc, Exception)
 
 
+class PendingRun:
+    """A run in progress, put in the session *before* training and filled in plain Python.
+
+    With Streamlit's fast reruns (the default), pressing a button mid-run starts the next run
+    at once in another thread, while in the old run every later `st.*` call, and every
+    `st.session_state` access, raises Streamlit's stop signal. So the old run cannot store
+    its (partial) result through the session after the interrupt: it fills this holder
+    instead, and the next run waits on `finished` and takes the result from here.
+    """
+
+    def __init__(self):
+        self.result = None
+        self.interrupted = False
+        self.finished = threading.Event()
+
+
+def take_pending_run(key: str, timeout: float = 15.0):
+    """The finished holder under `key` (waiting for an interrupted run to wrap up), or None."""
+    pending = st.session_state.get(key)
+    if pending is None:
+        return None
+    if not pending.finished.is_set():
+        with st.spinner("Stopping the current run…"):
+            pending.finished.wait(timeout)
+    if not pending.finished.is_set():
+        return None  # still running (a compile can take seconds): look again on the next run
+    del st.session_state[key]
+    return pending
+
+
 class LiveChart:
     """A progress bar and a loss chart updated in place while a run streams its losses.
 
     `callback()` gives a ThrottledCallback (at most ~10 redraws a second, last epoch always
     drawn). If the user presses a button or changes a control mid-run, Streamlit raises its
-    rerun signal inside a redraw; the chart catches it, asks the run to stop after the
+    rerun or stop signal inside a redraw; the chart catches it, asks the run to stop after the
     current epoch (so the partial run is kept) and `reraise_interrupt()` passes the signal on
-    once the caller has saved the result.
+    once the caller has saved the result in a `PendingRun` (not through st.session_state,
+    which raises in an interrupted run under fast reruns).
     """
 
     def __init__(self, figure, trace_index: int = 0, label: str = "", progress_slot=None, chart_slot=None):

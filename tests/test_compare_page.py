@@ -1,0 +1,175 @@
+"""The comparison page (pages/compare.py) driven through Streamlit's AppTest: no browser, the real script."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import lstm_core
+from lstm_core import TOPOLOGIES, engine
+
+DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+EPOCHS = 30
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tensorflow_loaded():
+    # The page draws the model summaries only once TensorFlow is imported (it polls otherwise).
+    lstm_core.backend.load()
+
+
+def compare_page() -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120).run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    return at
+
+
+def decode(values) -> np.ndarray:
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+    return np.asarray(values, dtype=np.float64)
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def curves(at: AppTest) -> dict[str, np.ndarray]:
+    """name → losses of every non-empty line of the loss chart."""
+    (loss,) = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("Training loss")]
+    return {trace["name"]: decode(trace["y"]) for trace in loss["data"] if len(decode(trace["y"]))}
+
+
+def panels(at: AppTest) -> list[dict]:
+    return [f for f in figures(at) if [t.get("name") for t in f["data"]] == ["target", "prediction"]]
+
+
+def table(at: AppTest):
+    (found,) = [d.value for d in at.dataframe if "status" in d.value.columns]
+    return found
+
+
+def train_all(at: AppTest, topologies=None, epochs=EPOCHS) -> AppTest:
+    if topologies is not None:
+        at.multiselect(key="compare_topologies").set_value(topologies)
+    at.radio(key="compare_budget").set_value("equal").run()
+    at.number_input(key="compare_epochs").set_value(epochs)
+    at.button(key="compare_train").click().run()
+    assert not at.exception and not at.error
+    return at
+
+
+def labels(keys) -> list[str]:
+    return [TOPOLOGIES[key].label for key in keys]
+
+
+def test_page_loads_with_every_topology_chosen_and_explained():
+    at = compare_page()
+    assert not at.error
+    assert at.title[0].value.endswith("Compare topologies")
+    assert at.multiselect(key="compare_topologies").value == list(TOPOLOGIES)
+    assert at.radio(key="compare_budget").value == "tutorial"
+    assert at.select_slider(key="compare_threshold").value == pytest.approx(1e-3)
+    assert [b.label for b in at.button][:3] == ["Train all", "Stop", "Add the main page's last run"]
+    assert at.button(key="compare_add_main").disabled
+    captions = " ".join(c.value for c in at.caption)
+    assert "No run on the main page yet" in captions
+    for topology in TOPOLOGIES.values():
+        assert topology.explanation in captions
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "TimeDistributed(Dense(1))" in markdown and "the last axis" in markdown
+    assert "largest difference" in markdown
+
+
+def test_train_all_then_visit_the_main_page_and_add_its_run():
+    at = train_all(compare_page())
+    lines = curves(at)
+    assert list(lines) == labels(TOPOLOGIES)
+    assert all(len(losses) == EPOCHS for losses in lines.values())
+    # The curve on the page is the engine's run for that config.
+    expected = lstm_core.train(lstm_core.ExperimentConfig(topology="many_to_one", epochs=EPOCHS))
+    np.testing.assert_array_equal(lines["Many-to-one"], expected.losses.astype(np.float64))
+    assert len(panels(at)) == 4
+    # One y range for every panel.
+    ranges = {tuple(f["layout"]["yaxis"]["range"]) for f in panels(at)}
+    assert len(ranges) == 1
+    rows = table(at)
+    assert len(rows) == 4 and list(rows["status"]) == ["ok"] * 4
+    assert list(rows["epochs"]) == [EPOCHS] * 4
+    assert list(rows["parameters"]) == [146, 170, 146, 146]
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "their loss curves differ by at most" in markdown
+
+    # Results survive a visit to the main page.
+    at.switch_page("dashboard.py").run()
+    assert not at.exception
+    [train] = [b for b in at.button if b.label == "Train"]
+    train.click().run()
+    assert not at.exception and "result" in at.session_state
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception and not at.error
+    assert list(curves(at)) == labels(TOPOLOGIES)
+    assert len(table(at)) == 4
+
+    # The main page's last run joins the comparison as a fifth entry.
+    assert not at.button(key="compare_add_main").disabled
+    at.button(key="compare_add_main").click().run()
+    assert not at.exception and not at.error
+    assert list(curves(at))[-1] == "Main page: One-to-one"
+    assert len(curves(at)["Main page: One-to-one"]) == 1000
+    assert len(panels(at)) == 5 and len(table(at)) == 5
+    assert at.button(key="compare_add_main").disabled
+
+
+def test_two_chosen_topologies_give_two_curves_panels_and_rows():
+    chosen = ["one_to_one", "many_to_many_dense"]
+    at = train_all(compare_page(), topologies=chosen)
+    assert list(curves(at)) == labels(chosen)
+    assert len(panels(at)) == 2
+    assert list(table(at)["topology"].str[2:]) == labels(chosen)
+
+
+def test_tutorial_budget_trains_each_topology_for_its_own_epochs():
+    at = compare_page()
+    at.multiselect(key="compare_topologies").set_value(["one_to_one", "many_to_one"])
+    at.button(key="compare_train").click().run()
+    assert not at.exception and not at.error
+    assert list(table(at)["epochs"]) == [1000, 500]
+    assert [len(losses) for losses in curves(at).values()] == [1000, 500]
+
+
+def test_one_failing_topology_shows_why_and_the_others_finish(monkeypatch):
+    real_train = engine.train
+
+    def flaky_train(config, callbacks=(), data=None):
+        if config.topology == "many_to_one":
+            raise ValueError("the engine broke")
+        return real_train(config, callbacks=callbacks, data=data)
+
+    monkeypatch.setattr(engine, "train", flaky_train)
+    at = compare_page()
+    at.multiselect(key="compare_topologies").set_value(["one_to_one", "many_to_one", "many_to_many"])
+    at.radio(key="compare_budget").set_value("equal").run()
+    at.number_input(key="compare_epochs").set_value(EPOCHS)
+    at.button(key="compare_train").click().run()
+    assert not at.exception
+    assert any("ValueError: the engine broke" in e.value for e in at.error)
+    assert list(curves(at)) == labels(["one_to_one", "many_to_many"])
+    assert len(panels(at)) == 2
+    assert list(table(at)["status"]) == ["ok", "failed: ValueError: the engine broke", "ok"]
+
+
+def test_epochs_over_the_work_cap_are_lowered_with_a_message():
+    at = compare_page()
+    at.number_input(key="compare_sequence_length").set_value(50)
+    at.number_input(key="compare_units").set_value(64)
+    at.radio(key="compare_budget").set_value("equal").run()
+    at.number_input(key="compare_epochs").set_value(5000).run()
+    assert not at.exception
+    assert any("Epochs lowered to 625" in w.value for w in at.warning)
