@@ -22,6 +22,7 @@ test: $(BIN)/.installed  ## run every test (browser tests skip without chromium,
 bench: $(BIN)/.installed  ## print speed and memory figures (not a test: see README)
 	$(BIN)/python benchmarks/bench_engine.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_memory.py
+	$(BIN)/python benchmarks/bench_classroom.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

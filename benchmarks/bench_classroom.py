@@ -1,0 +1,95 @@
+"""How many students one server process holds: N page sessions pressing Train at the same moment.
+
+Each session is a Streamlit AppTest of the real dashboard (the same script the browser gets),
+in its own thread, with its own tutorial config and seed; all press Train together. Prints the
+wall time until all have their charts, the slowest session, errors, and resident memory.
+Information, not a test: run `python benchmarks/bench_classroom.py [--sessions 8 16 32]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import psutil  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import lstm_core  # noqa: E402
+
+DASHBOARD = str(ROOT / "dashboard.py")
+
+
+def session_for(index: int) -> AppTest:
+    topologies = ["one_to_one", "many_to_one", "many_to_many"]
+    config = lstm_core.ExperimentConfig(topology=topologies[index % 3], seed=index)
+    at = AppTest.from_file(DASHBOARD, default_timeout=600)
+    at.query_params.update(config.to_query_params())
+    return at.run()
+
+
+def classroom(sessions: int) -> dict:
+    apps = [session_for(index) for index in range(sessions)]
+    barrier = threading.Barrier(sessions + 1)
+    finished: list[float] = [0.0] * sessions
+    errors: list[str] = []
+
+    def student(index: int) -> None:
+        at = apps[index]
+        train = next(button for button in at.button if button.label == "Train")
+        barrier.wait()
+        try:
+            train.click().run()
+            if at.exception:
+                errors.append(f"session {index}: {at.exception[0].message}")
+            elif len(at.get("plotly_chart")) < 2:
+                errors.append(f"session {index}: no prediction chart")
+        except Exception as exc:  # noqa: BLE001 - counted and printed
+            errors.append(f"session {index}: {exc!r}")
+        finished[index] = time.perf_counter()
+
+    threads = [threading.Thread(target=student, args=(index,)) for index in range(sessions)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return {
+        "sessions": sessions,
+        "all done s": max(finished) - started,
+        "first done s": min(finished) - started,
+        "errors": errors,
+        "rss MB": psutil.Process().memory_info().rss / 2**20,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[8, 16])
+    args = parser.parse_args()
+    print(f"bench_classroom: {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+    print("warming up (TensorFlow import and the three tutorial shapes)…")
+    for topology in ("one_to_one", "many_to_one", "many_to_many"):
+        lstm_core.train(lstm_core.ExperimentConfig(topology=topology, epochs=10))
+    print(f"{'sessions':>8}  {'first done':>10}  {'all done':>9}  {'per session':>11}  {'RSS MB':>7}  errors")
+    for sessions in args.sessions:
+        row = classroom(sessions)
+        print(
+            f"{row['sessions']:>8}  {row['first done s']:>9.2f}s  {row['all done s']:>8.2f}s  "
+            f"{row['all done s'] / sessions:>10.3f}s  {row['rss MB']:>7.0f}  {len(row['errors'])}"
+        )
+        for error in row["errors"][:5]:
+            print("   ", error)
+    print("(each session: the tutorial run of its topology, 500-1000 epochs, the full page script)")
+
+
+if __name__ == "__main__":
+    main()
