@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
-from lstm_core import FIELD_RANGES, TOPOLOGIES, ExperimentConfig, backend
+from lstm_core import TOPOLOGIES, ExperimentConfig, backend
 from pages import ui
 
 SETTINGS = ("topology", "sequence_length", "units", "epochs", "batch_size", "learning_rate", "seed")
@@ -51,18 +51,6 @@ def _first_visit_settings() -> list[str]:
     return []
 
 
-def _number_input(key: str, maximum=None, **kwargs):
-    spec = FIELD_RANGES[key]
-    return st.number_input(
-        spec.label,
-        min_value=spec.kind(spec.minimum),
-        max_value=spec.kind(spec.maximum if maximum is None else maximum),
-        key=key,
-        help=spec.help,
-        **kwargs,
-    )
-
-
 def sidebar() -> tuple[ExperimentConfig, list[str]]:
     """The settings controls; the config they describe and any message about clamped values."""
     messages = _first_visit_settings()
@@ -77,8 +65,8 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
             on_change=_topology_changed,
         )
         st.caption(TOPOLOGIES[topology].description)
-        length = _number_input("sequence_length", step=1, on_change=_length_changed)
-        units = _number_input("units", step=1)
+        length = ui.number_input("sequence_length", step=1, on_change=_length_changed)
+        units = ui.number_input("units", step=1)
         # Batch size and epochs have limits that depend on the settings above: bring the
         # stored values inside them before drawing the widgets, and say so.
         samples = ExperimentConfig(topology=topology, sequence_length=length, units=units, epochs=1, batch_size=1).num_samples
@@ -92,10 +80,10 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
                 f"units ≤ {lstm_core.MAX_WORK:,}, so with these settings at most {max_epochs:,} epochs."
             )
             st.session_state["epochs"] = max_epochs
-        epochs = _number_input("epochs", maximum=max_epochs, step=100)
-        batch_size = _number_input("batch_size", maximum=samples, step=1, disabled=samples == 1)
-        learning_rate = _number_input("learning_rate", step=0.001, format="%.5f")
-        seed = _number_input("seed", step=1)
+        epochs = ui.number_input("epochs", maximum=max_epochs, step=100)
+        batch_size = ui.number_input("batch_size", maximum=samples, step=1, disabled=samples == 1)
+        learning_rate = ui.number_input("learning_rate", step=0.001, format="%.5f")
+        seed = ui.number_input("seed", step=1)
         st.button("Tutorial settings", on_click=_apply_tutorial_settings, width="stretch",
                   help="Sequence length 5, 5 units and the tutorial's epochs and batch size for this topology.")
         st.header("Display")
@@ -182,7 +170,7 @@ def draw_framing(config: ExperimentConfig) -> None:
     if backend.is_loaded():
         draw_model_summary(config)
     else:
-        _model_summary_when_ready()
+        ui.rerun_when_tensorflow_is_loaded("Loading TensorFlow for the model summary…")
 
 
 def draw_model_summary(config: ExperimentConfig) -> None:
@@ -192,14 +180,6 @@ def draw_model_summary(config: ExperimentConfig) -> None:
         f"Total parameters: **{summary['total_parameters']}**. LSTM parameters: "
         f"`{summary['lstm_formula']}` (features = 1 value per time step)."
     )
-
-
-@st.fragment(run_every=0.5)
-def _model_summary_when_ready() -> None:
-    """Polls, only while TensorFlow is still loading, then redraws the page with the summary."""
-    if backend.is_loaded():
-        st.rerun(scope="app")
-    st.caption("⏳ Loading TensorFlow for the model summary…")
 
 
 def explorer_page() -> None:
@@ -242,11 +222,15 @@ def explorer_page() -> None:
     draw_framing(config)
 
 
+def explorer() -> None:
+    ui.run_page(explorer_page, "explorer")
+
+
 def main() -> None:
     st.set_page_config(page_title="LSTM explorer", page_icon="🔁", layout="wide")
     navigation = st.navigation(
         [
-            st.Page(explorer_page, title="Explorer", icon="🔁", default=True),
+            st.Page(explorer, title="Explorer", icon="🔁", default=True),
             st.Page("pages/compare.py", title="Compare topologies", icon="⚖️"),
         ]
     )

@@ -8,16 +8,12 @@ keys starting with "compare_", so they survive a visit to the main page.
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
 import lstm_core
-from lstm_core import FIELD_RANGES, TOPOLOGIES, ExperimentConfig, backend
+from lstm_core import TOPOLOGIES, ExperimentConfig, backend
 from lstm_core import compare
 from pages import ui
-
-logger = logging.getLogger(__name__)
 
 SHARED = ("compare_sequence_length", "compare_units", "compare_learning_rate", "compare_seed")
 CONTROLS = (*SHARED, "compare_budget", "compare_epochs", "compare_topologies", "compare_threshold")
@@ -58,12 +54,6 @@ def title(entry: compare.ComparisonEntry) -> str:
 # --------------------------------------------------------------------------- controls
 
 
-def _number_input(key: str, field: str, **kwargs):
-    spec = FIELD_RANGES[field]
-    return st.number_input(spec.label, min_value=spec.kind(spec.minimum), max_value=spec.kind(spec.maximum),
-                           key=key, help=spec.help, **kwargs)
-
-
 def sidebar() -> dict:
     """The comparison's controls; their values by name."""
     ui.persist(*CONTROLS)
@@ -75,10 +65,10 @@ def sidebar() -> dict:
         st.header("Shared settings")
         st.caption("The same for every topology, so that only the framing differs.")
         values = {
-            "sequence_length": _number_input("compare_sequence_length", "sequence_length", step=1),
-            "units": _number_input("compare_units", "units", step=1),
-            "learning_rate": _number_input("compare_learning_rate", "learning_rate", step=0.001, format="%.5f"),
-            "seed": _number_input("compare_seed", "seed", step=1),
+            "sequence_length": ui.number_input("sequence_length", key="compare_sequence_length", step=1),
+            "units": ui.number_input("units", key="compare_units", step=1),
+            "learning_rate": ui.number_input("learning_rate", key="compare_learning_rate", step=0.001, format="%.5f"),
+            "seed": ui.number_input("seed", key="compare_seed", step=1),
         }
         st.header("Budget")
         values["budget"] = st.radio(
@@ -91,8 +81,8 @@ def sidebar() -> dict:
             help="The tutorial trains each topology for its own number of epochs; equal epochs "
             "gives every topology the same budget.",
         )
-        values["epochs"] = _number_input("compare_epochs", "epochs", step=100,
-                                         disabled=values["budget"] != "equal")
+        values["epochs"] = ui.number_input("epochs", key="compare_epochs", step=100,
+                                           disabled=values["budget"] != "equal")
         st.header("Topologies")
         values["topologies"] = st.multiselect(
             "Compare", list(TOPOLOGIES), format_func=lambda key: TOPOLOGIES[key].label, key="compare_topologies"
@@ -288,7 +278,7 @@ def draw_dense_section(sequence_length: int, units: int, seed: int, entries: lis
         "the advice comes from.)"
     )
     if not backend.is_loaded():
-        _dense_section_when_ready()
+        ui.rerun_when_tensorflow_is_loaded("Loading TensorFlow for the model summaries and the check…")
         return
     keys = (compare.TIME_DISTRIBUTED, compare.PLAIN_DENSE)
     for column, key in zip(st.columns(2), keys):
@@ -315,14 +305,6 @@ def draw_dense_section(sequence_length: int, units: int, seed: int, entries: lis
                 f"In the training above both started from the same seeded weights: their loss curves differ "
                 f"by at most **{gap:.1e}** (float rounding), so the dashed purple curve lies on the green one."
             )
-
-
-@st.fragment(run_every=0.5)
-def _dense_section_when_ready() -> None:
-    """Polls, only while TensorFlow is still loading, then redraws the page with the summaries."""
-    if backend.is_loaded():
-        st.rerun(scope="app")
-    st.caption("⏳ Loading TensorFlow for the model summaries and the check…")
 
 
 # --------------------------------------------------------------------------- the page
@@ -399,13 +381,4 @@ def compare_page() -> None:
                        configs[0].seed if configs else values["seed"], entries)
 
 
-def main() -> None:
-    try:
-        compare_page()
-    except Exception as exc:  # noqa: BLE001 - a learner sees a short message, the log has the rest
-        logger.exception("The comparison page failed")
-        st.error(f"Something went wrong on this page ({type(exc).__name__}). Change a setting or press "
-                 "Train all again; the details are in the server log.", icon="⚠️")
-
-
-main()
+ui.run_page(compare_page, "comparison")

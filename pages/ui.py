@@ -6,6 +6,7 @@ reads widgets; the numbers come from lstm_core.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Iterable
 
@@ -28,6 +29,44 @@ def persist(*keys: str) -> None:
             st.session_state[_PREFIX + key] = st.session_state[key]
         elif _PREFIX + key in st.session_state:
             st.session_state[key] = st.session_state[_PREFIX + key]
+
+
+def number_input(field: str, key: str | None = None, maximum=None, **kwargs):
+    """A number input for one of the config's fields, with its label, range and help text."""
+    spec = lstm_core.FIELD_RANGES[field]
+    return st.number_input(
+        spec.label,
+        min_value=spec.kind(spec.minimum),
+        max_value=spec.kind(spec.maximum if maximum is None else maximum),
+        key=key or field,
+        help=spec.help,
+        **kwargs,
+    )
+
+
+@st.fragment(run_every=0.5)
+def rerun_when_tensorflow_is_loaded(waiting_text: str) -> None:
+    """Polls while TensorFlow loads in the background, then redraws the page once.
+
+    Used where a page shows something that needs Keras (a model summary): the first paint
+    does not wait for the import, and the poll exists only while the import is running.
+    """
+    if lstm_core.backend.is_loaded():
+        st.rerun(scope="app")
+    st.caption(f"⏳ {waiting_text}")
+
+
+def run_page(page, name: str) -> None:
+    """Draw a page; an unexpected error becomes a short message (the server log has the rest)."""
+    try:
+        page()
+    except Exception as exc:  # noqa: BLE001 - Streamlit's rerun/stop signals are not Exceptions
+        logging.getLogger(__name__).exception("The %s page failed", name)
+        st.error(
+            f"Something went wrong on this page ({type(exc).__name__}). Change a setting or try "
+            "again; the details are in the server log.",
+            icon="⚠️",
+        )
 
 
 def saved_key(key: str) -> str:
