@@ -228,6 +228,7 @@ def explorer() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="LSTM explorer", page_icon="🔁", layout="wide")
+    ui.keep_keras_state_between_runs()
     navigation = st.navigation(
         [
             st.Page(explorer, title="Explorer", icon="🔁", default=True),

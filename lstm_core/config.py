@@ -17,7 +17,8 @@ from typing import Any, Mapping
 from lstm_core.topologies import TOPOLOGIES, frame_shapes
 
 # The per-run work cap: epochs × samples × timesteps × units. The tutorial's runs need 25,000;
-# the default cap allows runs of about ten seconds here, so one student cannot hog a shared
+# with the default cap the heaviest allowed runs take a few seconds here (about 4 s for
+# one-to-one, length 50, 8 units, batch 1, 5,000 epochs), so one student cannot hog a shared
 # server. Deployments change it with the LSTM_DASHBOARD_MAX_WORK environment variable.
 DEFAULT_MAX_WORK = 2_000_000
 MAX_WORK = int(os.environ.get("LSTM_DASHBOARD_MAX_WORK", DEFAULT_MAX_WORK))
@@ -225,6 +226,10 @@ def _parse(name: str, text: Any) -> Any:
     if not isinstance(text, str):
         return text
     stripped = text.strip()
+    if not stripped.isascii() or "_" in stripped:
+        # Python's int() reads '１２', '٣' and '1_000' as numbers; a URL that holds them is not
+        # what anyone typed on purpose, so it gets the message and the default like any bad value.
+        raise ValueError(f"{name}={text!r} is not {_kind_name(spec.kind)} (plain ASCII digits only)")
     try:
         if spec.kind is int:
             try:

@@ -7,6 +7,7 @@ reads widgets; the numbers come from lstm_core.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import Iterable
 
@@ -29,6 +30,32 @@ def persist(*keys: str) -> None:
             st.session_state[_PREFIX + key] = st.session_state[key]
         elif _PREFIX + key in st.session_state:
             st.session_state[key] = st.session_state[_PREFIX + key]
+
+
+def keep_keras_state_between_runs() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit's script runner (`_clean_problem_modules` in runtime/scriptrunner/
+    script_runner.py, 1.67) clears Keras's global state after each run of each session. Keras
+    keeps that state per thread, but the clear replaces it for every thread at once: a model
+    being built or compiled in another session's thread loses its stateless scope mid-trace
+    (its gradients come back None) — a classroom of students pressing Train breaks. This app
+    needs no clearing: it names and seeds its layers and reuses compiled work per shape.
+    Streamlit's other clean-up (closing matplotlib figures) is kept. Idempotent.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = _close_matplotlib_figures
+
+
+def _close_matplotlib_figures() -> None:
+    """What Streamlit's clean-up does besides clearing Keras: close pyplot's figures."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        try:
+            pyplot.close("all")
+        except Exception:  # noqa: BLE001 - as Streamlit: never crash the app over it
+            pass
 
 
 def number_input(field: str, key: str | None = None, maximum=None, **kwargs):

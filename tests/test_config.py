@@ -482,3 +482,10 @@ def test_resolve_does_not_change_the_field_ranges():
     before = {name: dataclasses.astuple(spec) for name, spec in config_module.FIELD_RANGES.items()}
     resolve({"units": "1000", "seed": "-5"})
     assert {name: dataclasses.astuple(spec) for name, spec in config_module.FIELD_RANGES.items()} == before
+
+
+@pytest.mark.parametrize("text", ["１２", "٣", "1_000", "五"])
+def test_resolve_refuses_digits_python_reads_but_people_do_not_type(text):
+    resolved, messages = resolve({"seed": text})
+    assert resolved.seed == ExperimentConfig.seed
+    assert any(f"seed={text}" in message for message in messages), messages

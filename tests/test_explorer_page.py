@@ -88,9 +88,11 @@ def test_bad_url_values_get_messages_and_valid_values():
               "sequence_length": "1e9", "seed": "１２", "bogus": "1"}).run()
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
-    for name in ("units=abc", "epochs=-5", "topology=nope", "learning_rate=nan", "sequence_length=1e9", "bogus"):
+    for name in ("units=abc", "epochs=-5", "topology=nope", "learning_rate=nan", "sequence_length=1e9",
+                 "seed=１２", "bogus"):
         assert name in warnings, name
     assert at.sidebar.number_input(key="units").value == 5
+    assert at.sidebar.number_input(key="seed").value == ExperimentConfig.seed
     assert at.sidebar.number_input(key="epochs").value == 1
     assert at.sidebar.number_input(key="sequence_length").value == 50
     # The URL now holds the valid values the page uses.

@@ -1,0 +1,1 @@
+"""Real-browser tests of the dashboard (a package, so their module names do not clash with tests/)."""
