@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import functools
 import math
+import os
 import threading
 import time
 from typing import Sequence
@@ -39,6 +40,11 @@ MAX_CACHED_SHAPES = 16
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-7
+
+# Compiled chunks running at once, at most: one per core. Many sessions calling into
+# TensorFlow together on two cores spent their time spinning in its thread pools (32 at once
+# took minutes, almost all system time); queued, each waits at most a few short chunks.
+_execution_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 STOPPED = "stopped"
 NON_FINITE_LOSS = "non_finite_loss"
@@ -225,23 +231,26 @@ class _CompiledShape:
         """Advance `state` by `num_epochs` (≤ MAX_CHUNK) epochs; the new state and their losses."""
         import tensorflow as tf
 
-        params, moments, velocities, iterations, losses = self._run_chunk(
-            state.params,
-            state.moments,
-            state.velocities,
-            state.iterations,
-            tf.constant(config.learning_rate, tf.float32),
-            tf.constant(config.seed, tf.int32),
-            tf.constant(state.epochs_done, tf.int32),
-            tf.constant(num_epochs, tf.int32),
-            self.X,
-            self.y,
-        )
+        with _execution_slots:
+            params, moments, velocities, iterations, losses = self._run_chunk(
+                state.params,
+                state.moments,
+                state.velocities,
+                state.iterations,
+                tf.constant(config.learning_rate, tf.float32),
+                tf.constant(config.seed, tf.int32),
+                tf.constant(state.epochs_done, tf.int32),
+                tf.constant(num_epochs, tf.int32),
+                self.X,
+                self.y,
+            )
+            losses = losses.numpy()[:num_epochs]
         new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs)
-        return new_state, losses.numpy()[:num_epochs]
+        return new_state, losses
 
     def predict(self, state: _State) -> np.ndarray:
-        return self._predict(state.params, self.X).numpy().reshape(-1)
+        with _execution_slots:
+            return self._predict(state.params, self.X).numpy().reshape(-1)
 
 
 class _RetracingWarningFilter:

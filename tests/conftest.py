@@ -8,3 +8,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_configure(config):
+    # As .streamlit/config.toml does for the server: AppTest sessions compile the page in
+    # parallel threads, and ast.parse (used only for "magic") races in CPython 3.11.7.
+    from streamlit import config as streamlit_config
+
+    streamlit_config.set_option("runner.magicEnabled", False)
