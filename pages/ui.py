@@ -33,7 +33,7 @@ def persist(*keys: str) -> None:
 
 
 def keep_keras_state_between_runs() -> None:
-    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+    """Stop Streamlit from clearing Keras's session (`keras.backend.clear_session`) after every run.
 
     Streamlit's script runner (`_clean_problem_modules` in runtime/scriptrunner/
     script_runner.py, 1.67) clears Keras's global state after each run of each session. Keras
