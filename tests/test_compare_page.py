@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 import lstm_core
 from lstm_core import TOPOLOGIES, engine
+from tests.pagetools import DASHBOARD, decode, figures
 
-DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 EPOCHS = 30
 
 
@@ -28,16 +25,6 @@ def compare_page() -> AppTest:
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     return at
-
-
-def decode(values) -> np.ndarray:
-    if isinstance(values, dict) and "bdata" in values:
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
-    return np.asarray(values, dtype=np.float64)
-
-
-def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 def curves(at: AppTest) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import lstm_core
+from tests import faults
 from lstm_core import ExperimentConfig, backend, build_model, engine, frame
 from lstm_core.streaming import LossRecorder, ThrottledCallback
 
@@ -429,18 +430,7 @@ def test_other_data_of_the_same_shape_trains_on_that_data():
 def test_a_loss_that_turns_nan_mid_run_rewinds_to_the_last_sound_weights(monkeypatch, config, bad_epoch):
     clean = lstm_core.train(config)
     sound = lstm_core.train(config.replace(epochs=bad_epoch - 1))
-    original_run = engine._CompiledShape.run
-
-    def run_with_a_nan_loss(self, state, run_config, num_epochs):
-        # Fault injection of the loss value only: the weights are computed as usual.
-        new_state, losses = original_run(self, state, run_config, num_epochs)
-        index = bad_epoch - state.epochs_done
-        if 0 <= index < num_epochs:
-            losses = losses.copy()
-            losses[index] = np.nan
-        return new_state, losses
-
-    monkeypatch.setattr(engine._CompiledShape, "run", run_with_a_nan_loss)
+    faults.nan_loss_at(monkeypatch, bad_epoch)
     stopper = StopAt(stop_epoch=-1)  # never stops: records the epochs reported
     result = lstm_core.train(config, callbacks=[stopper])
 

@@ -7,6 +7,7 @@ import pytest
 
 import lstm_core
 from lstm_core import TOPOLOGIES, ExperimentConfig
+from tests import faults
 from tests.pagetools import app, click, figure_titled, traces, url_params
 
 
@@ -124,20 +125,8 @@ def test_work_cap_clamps_epochs_with_a_message():
 
 def test_non_finite_loss_stops_keeps_history_and_suggests_smaller_rate(monkeypatch):
     """Adam's bounded steps keep these echo runs finite; inject a NaN loss to drive the page."""
-    from lstm_core import engine
-
-    original = engine._CompiledShape.run
     bad_epoch = 25
-
-    def run_with_nan(self, state, config, num_epochs):
-        new_state, losses = original(self, state, config, num_epochs)
-        index = bad_epoch - state.epochs_done
-        if 0 <= index < num_epochs:
-            losses = losses.copy()
-            losses[index] = np.nan
-        return new_state, losses
-
-    monkeypatch.setattr(engine._CompiledShape, "run", run_with_nan)
+    faults.nan_loss_at(monkeypatch, bad_epoch)
     at = app({"epochs": "100"}).run()
     click(at, "Train")
     assert not at.exception
