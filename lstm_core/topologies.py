@@ -21,7 +21,7 @@ def make_sequence(sequence_length: int) -> np.ndarray:
 class SeededInitializers:
     """Hands out Keras initializers whose seeds follow from one run seed, in a fixed order.
 
-    Seeding every initializer explicitly (instead of `keras.utils.set_random_seed`) makes a
+    Seeding every initializer explicitly (instead of seeding Keras globally) makes a
     run's initial weights depend on its config alone, even while other threads build models.
     The initializers are Keras's defaults for LSTM and Dense (Glorot-uniform kernels,
     orthogonal recurrent kernels; biases stay zeros, with the LSTM forget-gate bias at one).
