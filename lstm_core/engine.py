@@ -88,7 +88,7 @@ class TrainingResult:
 
 @dataclasses.dataclass
 class _State:
-    """Weights and Adam state after `updates` epochs: everything needed to continue exactly."""
+    """Weights and Adam state after `epochs_done` epochs: everything needed to continue exactly."""
 
     params: list
     moments: list
