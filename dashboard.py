@@ -10,6 +10,7 @@ import streamlit as st
 
 import lstm_core
 from lstm_core import TOPOLOGIES, ExperimentConfig, backend
+from lstm_core.topologies import frame_shapes
 from pages import ui
 
 SETTINGS = ("topology", "sequence_length", "units", "epochs", "batch_size", "learning_rate", "seed")
@@ -69,7 +70,7 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
         units = ui.number_input("units", step=1)
         # Batch size and epochs have limits that depend on the settings above: bring the
         # stored values inside them before drawing the widgets, and say so.
-        samples = ExperimentConfig(topology=topology, sequence_length=length, units=units, epochs=1, batch_size=1).num_samples
+        samples = frame_shapes(topology, length)[0][0]
         max_epochs = lstm_core.max_epochs_for(topology, length, units)
         if st.session_state.get("batch_size", 1) > samples:
             messages.append(f"Batch size lowered to {samples}: {TOPOLOGIES[topology].label} has {samples} sample(s).")

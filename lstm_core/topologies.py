@@ -8,6 +8,7 @@ inside the build functions, so reading the registry (labels, framing) stays chea
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import numpy as np
@@ -215,6 +216,7 @@ TOPOLOGIES: dict[str, Topology] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def frame_shapes(topology_key: str, sequence_length: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The shapes of X and y for a topology at a sequence length, without building anything."""
     X, y = TOPOLOGIES[topology_key].frame(make_sequence(sequence_length))

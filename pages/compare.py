@@ -30,9 +30,6 @@ DEFAULTS = {
 # Results (not widgets): the last "Train all" (a compare.ComparisonRun) and the main page's added run.
 RUN = "compare_run"
 EXTRA = "compare_extra"
-# How long a new script run waits for an interrupted one to record its partial result: a chunk
-# of epochs takes ~0.05 s, but the run may be compiling a new shape (seconds).
-STOP_WAIT_SECONDS = 30
 
 THRESHOLDS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6)
 MAIN_PAGE_COLOR = "#d62728"
@@ -160,14 +157,6 @@ def train_all(run: compare.ComparisonRun, extras: list, progress_area, chart_slo
         raise
     finally:
         run.finished.set()
-
-
-def _wait_for_interrupted_run(run: compare.ComparisonRun) -> None:
-    """With fast reruns the interrupted run may still be finishing in its own thread: wait for it."""
-    if run.finished.is_set():
-        return
-    with st.spinner("⏹️ Stopping the run in progress (keeping what it learned)…"):
-        run.wait(STOP_WAIT_SECONDS)
 
 
 def _interrupt_notice(run: compare.ComparisonRun, stopped_by_user: bool) -> str:
@@ -352,7 +341,7 @@ def compare_page() -> None:
     extras = [extra] if extra is not None else []
     run = st.session_state.get(RUN)
     if run is not None:
-        _wait_for_interrupted_run(run)
+        ui.wait_for_interrupted_run(run)
         if run.interrupted and run.notice is None:
             # This is the script run that the interruption started: it knows whether Stop did it.
             run.notice = _interrupt_notice(run, stopped_by_user=stop_pressed)

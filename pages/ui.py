@@ -127,16 +127,24 @@ class PendingRun:
         self.finished = threading.Event()
 
 
-def take_pending_run(key: str, timeout: float = 15.0):
+# How long a new script run waits for an interrupted one to hand over its partial result: a
+# chunk of epochs takes ~0.05 s, but the run may be compiling a new shape (seconds).
+STOP_WAIT_SECONDS = 30
+
+
+def wait_for_interrupted_run(holder) -> bool:
+    """Wait (with a spinner) until a run's holder (anything with a `finished` Event) is done."""
+    if not holder.finished.is_set():
+        with st.spinner("⏹️ Stopping the run in progress (keeping what it learned)…"):
+            holder.finished.wait(STOP_WAIT_SECONDS)
+    return holder.finished.is_set()
+
+
+def take_pending_run(key: str):
     """The finished holder under `key` (waiting for an interrupted run to wrap up), or None."""
     pending = st.session_state.get(key)
-    if pending is None:
-        return None
-    if not pending.finished.is_set():
-        with st.spinner("Stopping the current run…"):
-            pending.finished.wait(timeout)
-    if not pending.finished.is_set():
-        return None  # still running (a compile can take seconds): look again on the next run
+    if pending is None or not wait_for_interrupted_run(pending):
+        return None  # none, or still running: look again on the next run
     del st.session_state[key]
     return pending
 
