@@ -9,7 +9,7 @@ The formulas are Keras's own (keras/src/layers/rnn/lstm.py, gru.py, simple_rnn.p
 What a layer is fed is taken from the model itself (a sub-model from the model's input to each
 recurrent layer's input), so stacked layers, encoder-decoders (RepeatVector between two
 recurrent layers), Bidirectional wrappers and states passed as `initial_state` all work the
-same way. A cell type is one entry of `CELLS`; nothing here is specific to a topology.
+same way. A cell type is one entry of `CELL_KINDS`; nothing here is specific to a topology.
 
 `look_inside(result)` does this for one sequence of a `TrainingResult`, and `explain_step`
 fills one cell update's equations with its numbers, for a page to show.
@@ -378,7 +378,7 @@ def _simple_rnn_explain(w: CellWeights, x, previous, states, gates):
 
 
 # Keras layer class name -> what the inside view knows about that cell. Add a cell here.
-CELLS: dict[str, CellKind] = {
+CELL_KINDS: dict[str, CellKind] = {
     "LSTM": CellKind(
         "lstm", "LSTM", ("hidden", "cell"),
         (("input", "i"), ("forget", "f"), ("candidate", "g"), ("output", "o")),
@@ -407,7 +407,7 @@ class LayerTrace:
     Attributes:
         layer: the model layer's name (the Bidirectional's name for both its directions).
         direction: "forward" or "backward".
-        cell: a `CELLS` entry's key: "lstm", "gru" or "simple_rnn".
+        cell: a `CELL_KINDS` entry's key: "lstm", "gru" or "simple_rnn".
         inputs: x_t, (samples, timesteps, features).
         states: "hidden" (h_t) and, for an LSTM, "cell" (c_t): (samples, timesteps, units).
         previous: the states each step started from (h_(t-1), c_(t-1)).
@@ -432,7 +432,7 @@ class LayerTrace:
 
     @property
     def kind(self) -> CellKind:
-        return next(kind for kind in CELLS.values() if kind.key == self.cell)
+        return next(kind for kind in CELL_KINDS.values() if kind.key == self.cell)
 
     @property
     def hidden(self) -> np.ndarray:
@@ -503,7 +503,7 @@ def _recurrent_parts(layer):
     inner = getattr(layer, "forward_layer", None)
     if inner is not None:  # Bidirectional
         return [("forward", layer.forward_layer), ("backward", layer.backward_layer)]
-    if type(layer).__name__ in CELLS:
+    if type(layer).__name__ in CELL_KINDS:
         return [("backward" if layer.go_backwards else "forward", layer)]
     return []
 
@@ -572,7 +572,7 @@ def trace_model(model, X) -> list[LayerTrace]:
         # Initial states given to a Bidirectional are split: the first half forward, the rest backward.
         per_part = len(initial) // len(parts) if initial else 0
         for index, (direction, rnn) in enumerate(parts):
-            kind = CELLS[type(rnn).__name__]
+            kind = CELL_KINDS[type(rnn).__name__]
             if getattr(rnn, "stateful", False):
                 raise ValueError(f"layer {rnn.name!r} is stateful: its states outlive one batch, trace a stateless copy")
             given = initial[index * per_part:(index + 1) * per_part]
