@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean class
 
 # The virtual environment is (re)built whenever the requirements change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -18,6 +18,9 @@ run: $(BIN)/.installed  ## start the dashboard on http://localhost:$(PORT)
 
 test: $(BIN)/.installed  ## run every test (browser tests skip without chromium, unless CI=true)
 	$(BIN)/python -m pytest
+
+class: $(BIN)/.installed  ## a class bigger than one process: REPLICAS Streamlit processes behind nginx on $(PORT)
+	$(BIN)/python -m deploy.class_server --port $(PORT) $(if $(REPLICAS),--replicas $(REPLICAS)) $(if $(HOSTS),--hosts $(HOSTS))
 
 bench: $(BIN)/.installed  ## print speed and memory figures (not a test: see README)
 	$(BIN)/python benchmarks/bench_engine.py $(BENCH_ARGS)
