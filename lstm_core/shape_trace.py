@@ -10,6 +10,7 @@ kind of layer needs one entry. `shape_figure` draws it as boxes and arrows (Plot
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from typing import Callable
 
 import plotly.graph_objects as go
@@ -250,7 +251,7 @@ def shape_figure(steps: list[ShapeStep], title: str = "How the shape changes") -
     Only shapes and annotations: nothing to load, so it draws offline.
     """
     figure = go.Figure()
-    box_width, box_height, gap = 3.2, 0.62, 0.38
+    box_width, box_height, gap = 4.0, 0.62, 0.38
     note_x = box_width + 0.25
     for index, step in enumerate(steps):
         top = -index * (box_height + gap)
@@ -266,7 +267,9 @@ def shape_figure(steps: list[ShapeStep], title: str = "How the shape changes") -
             showarrow=False, font={"size": 12}, align="center",
         )
         figure.add_annotation(
-            x=note_x, y=(top + bottom) / 2, text=step.note, showarrow=False, xanchor="left",
+            # Plotly does not wrap text: break long notes so they fit beside the boxes.
+            x=note_x, y=(top + bottom) / 2, text="<br>".join(textwrap.wrap(step.note, 64)),
+            showarrow=False, xanchor="left",
             align="left", font={"size": 11, "color": "#333333"},
         )
         if index:
