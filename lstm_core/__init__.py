@@ -1,12 +1,14 @@
-"""lstm_core: configs, topologies, framing, models and the fast training engine. No Streamlit.
+"""lstm_core: configs, tasks, topologies, cells, framing, models and the fast training engine. No Streamlit.
 
 Light names (config, registry, framing) import without TensorFlow; the heavy ones
 (`train`, `build_model`, the callbacks) load it on first use.
 """
 
 from lstm_core import backend
-from lstm_core.config import FIELD_RANGES, MAX_WORK, ExperimentConfig, max_epochs_for, resolve
-from lstm_core.data import frame, framing_rows
+from lstm_core.config import FIELD_RANGES, FIELDS, MAX_WORK, ExperimentConfig, field_limits, max_epochs_for, resolve
+from lstm_core.cells import CELLS
+from lstm_core.data import frame, frame_data, framing_rows
+from lstm_core.tasks import TASKS, Task
 from lstm_core.model import build_model, describe_model, lstm_param_count
 from lstm_core.topologies import TOPOLOGIES, Topology, make_sequence
 
@@ -46,7 +48,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "ExperimentConfig", "FIELD_RANGES", "MAX_WORK", "TOPOLOGIES", "Topology", "build_model",
-    "describe_model", "frame", "framing_rows", "lstm_param_count", "make_sequence",
+    "CELLS", "ExperimentConfig", "FIELDS", "FIELD_RANGES", "MAX_WORK", "TASKS", "TOPOLOGIES", "Task", "Topology",
+    "build_model", "describe_model", "field_limits", "frame", "frame_data", "framing_rows", "lstm_param_count", "make_sequence",
     "max_epochs_for", "resolve", "warm_up", *_LAZY,
 ]

@@ -3,9 +3,11 @@
 `model.fit` spends ~40 ms of overhead per epoch on these tiny models. Here one XLA-compiled
 function runs a chunk of up to `MAX_CHUNK` epochs inside the graph (forward, gradients, Adam,
 seeded mini-batch shuffling) and returns every epoch's loss, so callbacks still get one
-`on_epoch_end` per epoch, in order, with the exact loss. The function is *stateless*: weights
-and optimizer state go in and come out as tensors, so one compiled function per shape serves
-every run and every thread at once, and nothing is compiled per click.
+`on_epoch_end` per epoch, in order, with the exact loss (and, for tasks with held-out
+sequences, the validation loss after that epoch's updates, as `fit(validation_data=...)` logs
+it). The function is *stateless*: weights, optimizer state and the data go in and come out as
+tensors, so one compiled function per shape serves every run, task, seed and thread at once,
+and nothing is compiled per click.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import numpy as np
 
 from lstm_core import backend
 from lstm_core.config import ExperimentConfig
-from lstm_core.data import frame
+from lstm_core.data import FramedData, frame_data
 from lstm_core.model import build_model
+from lstm_core.topologies import TOPOLOGIES
 
 # Epochs one compiled call can run; the losses buffer has this static size (XLA needs one).
 MAX_CHUNK = 1024
@@ -57,12 +60,18 @@ class TrainingResult:
     Attributes:
         config: the run's settings.
         losses: one training loss per completed epoch.
-        targets, predictions: flat arrays in sequence order.
+        targets, predictions: the training targets and the final predictions, flat, in
+            sequence order (for the echo: the tutorial's sequence and its echo).
         model: the trained `keras.Model`.
         seconds: wall time of `train`, compile included when the shape was new.
-        stop_reason: None when all epochs ran; "stopped" when a callback set
-            `model.stop_training`; "non_finite_loss" when the loss became NaN or infinite
+        stop_reason: None when all epochs ran; STOPPED when a callback set
+            `model.stop_training`; NON_FINITE_LOSS when the loss became NaN or infinite
             (the model then holds the last weights that gave a finite loss).
+        val_losses: one validation MSE per completed epoch on the held-out sequences (empty
+            for tasks without them).
+        val_targets, val_predictions: the held-out targets and final predictions, flat.
+        data: the run's framed data (training and validation X, y and the raw sequences).
+        compile_seconds: the part of `seconds` spent compiling the shape (or waiting for it).
     """
 
     config: ExperimentConfig
@@ -72,18 +81,74 @@ class TrainingResult:
     model: object
     seconds: float
     stop_reason: str | None = None
+    val_losses: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.float32))
+    val_targets: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.float32))
+    val_predictions: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.float32))
+    data: FramedData | None = None
+    compile_seconds: float = 0.0
 
     @property
     def epochs_completed(self) -> int:
         return len(self.losses)
 
     @property
+    def train_seconds(self) -> float:
+        """Wall time without the compile: building the model, training and predicting."""
+        return max(self.seconds - self.compile_seconds, 0.0)
+
+    @property
     def final_mse(self) -> float:
+        """The training MSE of the final predictions."""
         return float(np.mean((self.predictions - self.targets) ** 2))
 
     @property
     def max_abs_error(self) -> float:
         return float(np.max(np.abs(self.predictions - self.targets)))
+
+    @property
+    def has_validation(self) -> bool:
+        return len(self.val_targets) > 0
+
+    @property
+    def val_mse(self) -> float | None:
+        """The validation MSE of the final predictions on the held-out sequences (None without them)."""
+        if not self.has_validation:
+            return None
+        return float(np.mean((self.val_predictions - self.val_targets) ** 2))
+
+    @property
+    def score(self) -> float:
+        """What decides whether the task is solved: the validation MSE, else the training MSE."""
+        return self.val_mse if self.has_validation else self.final_mse
+
+    @property
+    def solved(self) -> bool:
+        """Whether the score is below the task's `solved_below` (never for a NaN score)."""
+        return bool(np.isfinite(self.score) and self.score < self.config.solved_below)
+
+    def num_sequences(self, split: str = "train") -> int:
+        return len(self._sequences(split)[0])
+
+    def sequence(self, index: int, split: str = "train") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(inputs, targets, predictions) of one sequence, each of length n, in order."""
+        inputs, targets = self._sequences(split)
+        predictions = self.predictions if split == "train" else self.val_predictions
+        n = targets.shape[1]
+        return inputs[index], targets[index], predictions.reshape(-1, n)[index]
+
+    def sequence_inputs(self, index: int, split: str = "train") -> np.ndarray:
+        """The X samples of one sequence, framed for the topology (one-to-one: n samples of one step)."""
+        inputs, targets = self._sequences(split)
+        X, _ = TOPOLOGIES[self.config.topology].frame(inputs[index:index + 1], targets[index:index + 1])
+        return X
+
+    def _sequences(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        if split not in ("train", "validation"):
+            raise ValueError(f"split={split!r}: allowed 'train' or 'validation'")
+        sequences = self.data.sequences
+        if split == "train":
+            return sequences.train_inputs, sequences.train_targets
+        return sequences.val_inputs, sequences.val_targets
 
 
 @dataclasses.dataclass
@@ -98,19 +163,20 @@ class _State:
 
 
 class _CompiledShape:
-    """The compiled chunk and predict functions for one (topology, length, units, batch)."""
+    """The compiled chunk and predict functions for one shape (see `ExperimentConfig.shape_key`)."""
 
     def __init__(self, config: ExperimentConfig):
         backend.load()
         import tensorflow as tf
 
         self.template = build_model(config)
-        X, y = frame(config)
-        num_samples = X.shape[0]
+        num_samples = config.num_samples
         batch_size = config.batch_size
+        self.has_validation = config.num_val_samples > 0
+        has_validation = self.has_validation
         steps = math.ceil(num_samples / batch_size)
         padding = steps * batch_size - num_samples
-        y_elements = int(np.prod(y.shape[1:]))
+        y_elements = int(np.prod(config.y_shape[1:]))
         non_trainable = [tf.convert_to_tensor(v.numpy()) for v in self.template.non_trainable_variables]
         template = self.template
 
@@ -127,6 +193,8 @@ class _CompiledShape:
             return loss, tape.gradient(loss, params)
 
         def adam(params, grads, moments, velocities, iterations, learning_rate):
+            # Written out because Keras 3.15's optimizer.stateless_apply raises on the TensorFlow
+            # backend; the test against model.fit guards that this stays Keras's Adam exactly.
             iterations = iterations + 1.0
             alpha = learning_rate * tf.sqrt(1.0 - tf.pow(BETA_2, iterations)) / (1.0 - tf.pow(BETA_1, iterations))
             new_params, new_moments, new_velocities = [], [], []
@@ -137,6 +205,12 @@ class _CompiledShape:
                 new_moments.append(moment)
                 new_velocities.append(velocity)
             return new_params, new_moments, new_velocities, iterations
+
+        def validation_loss(params, X_val, y_val):
+            if not has_validation:
+                return tf.constant(0.0)
+            predictions, _ = template.stateless_call(params, non_trainable, X_val, training=False)
+            return tf.reduce_mean(tf.square(predictions - y_val))
 
         def one_epoch(epoch, params, moments, velocities, iterations, learning_rate, seed, X, y):
             """One epoch; returns the new state and the epoch's loss as `fit` logs it."""
@@ -169,22 +243,27 @@ class _CompiledShape:
             return params, moments, velocities, iterations, total / num_samples
 
         @tf.function(jit_compile=True)
-        def run_chunk(params, moments, velocities, iterations, learning_rate, seed, first_epoch, num_epochs, X, y):
+        def run_chunk(params, moments, velocities, iterations, learning_rate, seed, first_epoch, num_epochs,
+                      X, y, X_val, y_val):
             losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
+            val_losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
 
-            def body(index, params, moments, velocities, iterations, losses):
+            def body(index, params, moments, velocities, iterations, losses, val_losses):
                 params, moments, velocities, iterations, loss = one_epoch(
                     first_epoch + index, params, moments, velocities, iterations, learning_rate, seed, X, y
                 )
-                return index + 1, params, moments, velocities, iterations, losses.write(index, loss)
+                # As fit(validation_data=...): the held-out loss after this epoch's updates.
+                val_loss = validation_loss(params, X_val, y_val)
+                return (index + 1, params, moments, velocities, iterations, losses.write(index, loss),
+                        val_losses.write(index, val_loss))
 
-            _, params, moments, velocities, iterations, losses = tf.while_loop(
+            _, params, moments, velocities, iterations, losses, val_losses = tf.while_loop(
                 lambda index, *rest: index < num_epochs,
                 body,
-                (tf.constant(0), params, moments, velocities, iterations, losses),
+                (tf.constant(0), params, moments, velocities, iterations, losses, val_losses),
                 maximum_iterations=MAX_CHUNK,
             )
-            return params, moments, velocities, iterations, losses.stack()
+            return params, moments, velocities, iterations, losses.stack(), val_losses.stack()
 
         @tf.function
         def predict(params, X):
@@ -193,27 +272,17 @@ class _CompiledShape:
 
         self._run_chunk = run_chunk
         self._predict = predict
-        self.X = tf.constant(X)
-        self.y = tf.constant(y)
         # Trace and compile now, under the caller's lock, rather than in the first run.
+        data = self.tensors(frame_data(config))
         state = self.initial_state(self.template)
-        self.run(state, config, 0)
-        self.predict(state)
+        self.run(state, config, 0, data)
+        self.predict(state, data.X)
 
-    def with_data(self, X, y) -> "_CompiledShape":
-        """A view of these compiled functions that trains on other (X, y) of the same shapes."""
+    def tensors(self, data: FramedData) -> "_Tensors":
+        """A run's data as tensors for the compiled functions."""
         import tensorflow as tf
 
-        X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y, dtype=np.float32)
-        if X.shape != tuple(self.X.shape) or y.shape != tuple(self.y.shape):
-            raise ValueError(
-                f"data shapes X {X.shape}, y {y.shape} do not match the config's "
-                f"X {tuple(self.X.shape)}, y {tuple(self.y.shape)}"
-            )
-        view = object.__new__(_CompiledShape)
-        view.__dict__.update(self.__dict__, X=tf.constant(X), y=tf.constant(y))
-        return view
+        return _Tensors(tf.constant(data.X), tf.constant(data.y), tf.constant(data.X_val), tf.constant(data.y_val))
 
     def initial_state(self, model) -> _State:
         import tensorflow as tf
@@ -227,12 +296,14 @@ class _CompiledShape:
             epochs_done=0,
         )
 
-    def run(self, state: _State, config: ExperimentConfig, num_epochs: int) -> tuple[_State, np.ndarray]:
-        """Advance `state` by `num_epochs` (≤ MAX_CHUNK) epochs; the new state and their losses."""
+    def run(self, state: _State, config: ExperimentConfig, num_epochs: int,
+            data: "_Tensors") -> tuple[_State, np.ndarray, np.ndarray]:
+        """Advance `state` by `num_epochs` (≤ MAX_CHUNK) epochs: the new state, their losses and
+        their validation losses (zeros without held-out data)."""
         import tensorflow as tf
 
         with _execution_slots:
-            params, moments, velocities, iterations, losses = self._run_chunk(
+            params, moments, velocities, iterations, losses, val_losses = self._run_chunk(
                 state.params,
                 state.moments,
                 state.velocities,
@@ -241,16 +312,31 @@ class _CompiledShape:
                 tf.constant(config.seed, tf.int32),
                 tf.constant(state.epochs_done, tf.int32),
                 tf.constant(num_epochs, tf.int32),
-                self.X,
-                self.y,
+                data.X,
+                data.y,
+                data.X_val,
+                data.y_val,
             )
             losses = losses.numpy()[:num_epochs]
+            val_losses = val_losses.numpy()[:num_epochs]
         new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs)
-        return new_state, losses
+        return new_state, losses, val_losses
 
-    def predict(self, state: _State) -> np.ndarray:
+    def predict(self, state: _State, X) -> np.ndarray:
+        if int(X.shape[0]) == 0:
+            return np.empty(0, np.float32)
         with _execution_slots:
-            return self._predict(state.params, self.X).numpy().reshape(-1)
+            return self._predict(state.params, X).numpy().reshape(-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tensors:
+    """A run's training and validation data as tensors."""
+
+    X: object
+    y: object
+    X_val: object
+    y_val: object
 
 
 class _RetracingWarningFilter:
@@ -267,7 +353,8 @@ _compile_lock = threading.Lock()
 
 
 def _compiled_for(config: ExperimentConfig) -> _CompiledShape:
-    """The compiled functions for the config's shape, compiling them on first use."""
+    """The compiled functions for the config's shape, compiling them on first use (or waiting
+    for another thread's compile)."""
     key = config.shape_key
     _install_log_filter()
     with _cache_lock:
@@ -309,30 +396,30 @@ def compiled_shapes() -> list[tuple]:
         return list(_cache)
 
 
-def train(config: ExperimentConfig, callbacks: Sequence = (), data: tuple | None = None) -> TrainingResult:
-    """Train the config's model from its seeded initial weights; a `TrainingResult`.
+def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
+    """Train the config's model on its task's data from its seeded initial weights.
 
     Callbacks are `keras.callbacks.Callback` objects. They get `set_model` with the run's
-    model, `on_train_begin`, `on_epoch_begin` and `on_epoch_end(epoch, logs)` with
-    `logs["loss"]` once per epoch in order, and `on_train_end`. Epochs run in compiled chunks
-    and a chunk's callbacks are called when it returns; the model holds the weights of the end
-    of that chunk meanwhile. Setting `model.stop_training = True` in a callback stops after
-    that epoch: the weights are replayed to exactly that epoch, so what was learned is kept.
-    A loss that turns NaN or infinite stops the run at once (that epoch is not reported) and
-    rewinds the model to the last weights that gave a finite loss.
-
-    `data`, if given, is an (X, y) pair with the shapes of `frame(config)` to train on instead
-    of the config's sequence (the same compiled function serves it).
+    model, `on_train_begin`, `on_epoch_begin` and `on_epoch_end(epoch, logs)` once per epoch
+    in order, with `logs["loss"]` (and `logs["val_loss"]` for tasks with held-out sequences),
+    and `on_train_end`. Epochs run in compiled chunks and a chunk's callbacks are called when
+    it returns; the model holds the weights of the end of that chunk meanwhile. Setting
+    `model.stop_training = True` in a callback stops after that epoch: the weights are
+    replayed to exactly that epoch, so what was learned is kept. A loss that turns NaN or
+    infinite stops the run at once (that epoch is not reported) and rewinds the model to the
+    last weights that gave a finite loss.
     """
     started = time.perf_counter()
     compiled = _compiled_for(config)
-    if data is not None:
-        compiled = compiled.with_data(*data)
+    compile_seconds = time.perf_counter() - started
+    framed = frame_data(config)
+    data = compiled.tensors(framed)
     model = build_model(config)
     state = compiled.initial_state(model)
     # Checkpoints to replay from: the start of the current chunk and of the one before.
     checkpoints = [state]
     losses = np.empty(config.epochs, dtype=np.float32)
+    val_losses = np.empty(config.epochs if compiled.has_validation else 0, dtype=np.float32)
     reported = 0  # epochs whose loss the callbacks have seen
     stop_reason = None
     model.stop_training = False
@@ -348,17 +435,22 @@ def train(config: ExperimentConfig, callbacks: Sequence = (), data: tuple | None
             count = min(chunk, config.epochs - state.epochs_done, MAX_CHUNK)
             chunk_started = time.perf_counter()
             chunk_start = state
-            state, chunk_losses = compiled.run(state, config, count)
+            state, chunk_losses, chunk_val_losses = compiled.run(state, config, count, data)
             per_epoch = (time.perf_counter() - chunk_started) / count
             chunk = int(min(MAX_CHUNK, max(1, TARGET_CHUNK_SECONDS / max(per_epoch, 1e-9))))
             checkpoints = [checkpoints[-1], chunk_start]
             _assign(model, state)
 
             finite = np.isfinite(chunk_losses)
+            if compiled.has_validation:
+                finite &= np.isfinite(chunk_val_losses)
             valid = count if finite.all() else int(np.argmin(finite))
             for index in range(valid):
                 losses[reported] = chunk_losses[index]
                 logs = {"loss": float(chunk_losses[index])}
+                if compiled.has_validation:
+                    val_losses[reported] = chunk_val_losses[index]
+                    logs["val_loss"] = float(chunk_val_losses[index])
                 for callback in callbacks:
                     callback.on_epoch_begin(reported, None)
                 for callback in callbacks:
@@ -369,35 +461,44 @@ def train(config: ExperimentConfig, callbacks: Sequence = (), data: tuple | None
                     break
             if stop_reason == STOPPED:
                 # Keep exactly what was learned up to the epoch that asked to stop.
-                state = _replay(compiled, config, [*checkpoints, state], reported)
+                state = _replay(compiled, config, data, [*checkpoints, state], reported)
             elif valid < count:
                 stop_reason = NON_FINITE_LOSS
                 # The last finite loss (epoch reported-1) came from the weights after
                 # reported-1 updates: keep those, the last weights known to be sound.
-                state = _replay(compiled, config, [*checkpoints, state], max(reported - 1, 0))
+                state = _replay(compiled, config, data, [*checkpoints, state], max(reported - 1, 0))
     finally:
         _assign(model, state)
-    predictions = compiled.predict(state)
+    predictions = compiled.predict(state, data.X)
+    val_predictions = compiled.predict(state, data.X_val)
     logs = {"loss": float(losses[reported - 1])} if reported else {}
+    if reported and compiled.has_validation:
+        logs["val_loss"] = float(val_losses[reported - 1])
     for callback in callbacks:
         callback.on_train_end(logs)
     return TrainingResult(
         config=config,
         losses=losses[:reported].copy(),
-        targets=np.asarray(compiled.y).reshape(-1).copy(),
+        targets=framed.y.reshape(-1).copy(),
         predictions=predictions,
         model=model,
         seconds=time.perf_counter() - started,
         stop_reason=stop_reason,
+        val_losses=val_losses[:reported].copy(),
+        val_targets=framed.y_val.reshape(-1).copy(),
+        val_predictions=val_predictions,
+        data=framed,
+        compile_seconds=compile_seconds,
     )
 
 
-def _replay(compiled: _CompiledShape, config: ExperimentConfig, checkpoints: list, updates: int) -> _State:
+def _replay(compiled: _CompiledShape, config: ExperimentConfig, data: _Tensors, checkpoints: list,
+            updates: int) -> _State:
     """The exact state after `updates` epochs, recomputed from the latest checkpoint before it."""
     start = max((c for c in checkpoints if c.epochs_done <= updates), key=lambda c: c.epochs_done)
     state = start
     while state.epochs_done < updates:
-        state, _ = compiled.run(state, config, min(MAX_CHUNK, updates - state.epochs_done))
+        state, _, _ = compiled.run(state, config, min(MAX_CHUNK, updates - state.epochs_done), data)
     return state
 
 
@@ -406,7 +507,8 @@ def _assign(model, state: _State) -> None:
         variable.assign(value)
 
 
-def predict(model, config: ExperimentConfig) -> np.ndarray:
-    """A trained model's predictions for the config's inputs, flat in sequence order."""
+def predict(model, config: ExperimentConfig, split: str = "train") -> np.ndarray:
+    """A trained model's predictions for the config's training (or validation) inputs, flat."""
     compiled = _compiled_for(config)
-    return compiled.predict(compiled.initial_state(model))
+    data = compiled.tensors(frame_data(config))
+    return compiled.predict(compiled.initial_state(model), data.X if split == "train" else data.X_val)
