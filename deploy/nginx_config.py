@@ -122,10 +122,13 @@ def _quote(text: str) -> str:
 def render(plan: ProxyPlan, template: Path = TEMPLATE) -> str:
     """The nginx.conf text for `plan`."""
     names = plan.replica_names
-    any_servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=5s;" for address in plan.replicas)
+    # max_fails=0: a replica is never taken out of rotation for a while because of one failed
+    # request (a replica that refuses an upload early and closes the connection is such a
+    # "failure"); a refused connection still moves that one request on to the next server.
+    any_servers = "\n".join(f"        server {address} max_fails=0;" for address in plan.replicas)
     groups = []
     for name, address in zip(names, plan.replicas):
-        lines = [f"    upstream lstm_{name} {{", f"        server {address} max_fails=1 fail_timeout=5s;"]
+        lines = [f"    upstream lstm_{name} {{", f"        server {address} max_fails=0;"]
         lines += [f"        server {other} backup;" for other in plan.replicas if other != address]
         groups.append("\n".join(lines + ["    }"]))
     cookie_to_upstream = "\n".join(f"        {name} lstm_{name};" for name in names)
