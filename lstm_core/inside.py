@@ -669,6 +669,12 @@ class InsideView:
 
 
 def look_inside(result, sequence_index: int = 0, split: str = "validation") -> InsideView:
-    """The inside of `result.model` on one sequence of the run (`result.sequence_inputs`)."""
+    """The inside of `result.model` on one sequence of the run (`result.sequence_inputs`).
+
+    split: "validation" (a held-out sequence the network never trained on) or "train". A task
+    without held-out sequences (the echo) is shown on its training sequence.
+    """
+    if split == "validation" and not getattr(result, "has_validation", True):
+        split = "train"
     X = np.asarray(result.sequence_inputs(sequence_index, split), dtype=np.float32)
     return InsideView(inputs=X, layers=trace_model(result.model, X))

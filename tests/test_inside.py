@@ -264,8 +264,8 @@ def test_unsupported_activation_is_refused_by_name():
 class _FakeResult:
     """The two things look_inside reads from a TrainingResult."""
 
-    def __init__(self, model, X):
-        self.model, self._X, self.calls = model, X, []
+    def __init__(self, model, X, has_validation=True):
+        self.model, self._X, self.calls, self.has_validation = model, X, [], has_validation
 
     def sequence_inputs(self, sequence_index, split):
         self.calls.append((sequence_index, split))
@@ -282,3 +282,34 @@ def test_look_inside_reads_one_sequence_of_the_result():
     assert [trace.layer for trace in view.layers] == [layer.name for layer in model.layers[1:3]]
     assert view.matrix(view.layers[1], "forget").shape == (3, TIMESTEPS)
     assert view.explain(1, 4).time_step == 4
+
+
+def test_look_inside_shows_the_training_sequence_when_nothing_is_held_out():
+    model = scramble(plain("gru"), seed=12)
+    result = _FakeResult(model, batch(8)[:1], has_validation=False)
+    inside.look_inside(result)
+    assert result.calls == [(0, "train")]
+
+
+@pytest.mark.parametrize(
+    "topology, cell",
+    [("one_to_one", "lstm"), ("many_to_one", "gru"), ("encoder_decoder", "lstm"),
+     ("bidirectional", "simple_rnn"), ("stacked", "gru")],
+)
+def test_a_trained_run_seen_from_inside(topology, cell):
+    """A real TrainingResult: the traced last layer's h, fed through the head, gives the predictions."""
+    import lstm_core
+    from lstm_core import ExperimentConfig
+
+    result = lstm_core.train(ExperimentConfig(task="echo", topology=topology, cell=cell, epochs=20))
+    view = inside.look_inside(result)
+    assert len(view.layers) == {"stacked": 2, "encoder_decoder": 2, "bidirectional": 2}.get(topology, 1)
+    _, _, predictions = result.sequence(0, "train")
+    # Rebuild the output from the traces alone: what leaves the last recurrent layer, then the head.
+    last = [trace for trace in view.layers if trace.layer == view.layers[-1].layer]
+    features = np.concatenate(
+        [trace.hidden[:, trace.reaches_next_layer()] if trace.return_sequences
+         else trace.hidden[:, trace.reaches_next_layer()][:, 0] for trace in last], axis=-1)
+    head = result.model.layers[-1]
+    kernel, bias = (np.asarray(w, dtype=np.float64) for w in head.get_weights())
+    np.testing.assert_allclose((features @ kernel + bias).reshape(-1), predictions, atol=1e-5)

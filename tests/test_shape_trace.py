@@ -149,3 +149,20 @@ def test_figure_draws_a_box_per_step_and_an_arrow_between():
     assert "http" not in figure.to_json()
     hover = figure.data[0].hovertext
     assert len(hover) == len(steps) and any("recurrent_kernel" in text for text in hover)
+
+
+@pytest.mark.parametrize("task", ["echo", "delay"])
+@pytest.mark.parametrize("topology", ["one_to_one", "many_to_one", "encoder_decoder", "bidirectional", "one_to_many"])
+def test_for_a_config_it_follows_every_setting(task, topology):
+    from lstm_core import ExperimentConfig, build_model
+
+    config = ExperimentConfig(task=task, topology=topology, cell="gru", sequence_length=7, units=3)
+    steps = st.shape_trace_for(config)
+    sequences, X, *layers, y = steps
+    assert sequences.shape == (config.sequence_counts[0], 7)
+    assert X.shape == config.x_shape and y.shape == config.y_shape
+    model = build_model(config)
+    assert [step.name for step in layers] == [layer.name for layer in model.layers]
+    assert [step.parameters for step in layers] == [layer.count_params() for layer in model.layers]
+    assert [step.shape for step in layers] == [tuple(layer.output.shape) for layer in model.layers]
+    assert layers[1].shape[-1] == (6 if topology == "bidirectional" else 3)  # the units setting shows
