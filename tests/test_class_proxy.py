@@ -10,6 +10,7 @@ skip, unless CI=true, where a missing nginx fails them (as the browser tests do 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import http.client
@@ -300,28 +301,57 @@ def _replica_saw(classroom, path_part: str, status: int) -> list[str]:
     return [line for line in lines if path_part in line and f'" {status} ' in line and "upstream=-" not in line]
 
 
+def _multipart(size: int) -> tuple[bytes, str]:
+    boundary = "lstmboundary" + os.urandom(6).hex()
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sequence.csv\"\r\n"
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode() + b"0" * size + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def test_uploads_are_capped_in_size_and_rate_per_client(classroom):
+    """A real session on r0 uploads as the page would (XSRF token, its session id): a file under
+    1 MiB is stored by the replica; a bigger body is refused by nginx before any replica reads
+    it; a console loop of uploads is cut off after a short burst."""
+    from deploy.session_client import StudentSession
+
     port = classroom.port
-    path = "/_stcore/upload_file/some-session/some-file"
-    headers = {"Cookie": f"{nginx_config.COOKIE}=r0", "Content-Type": "application/octet-stream"}
-    # A body under the cap reaches the replica (which refuses it: no XSRF token, no session).
-    small = ask(port, path, "PUT", headers=headers, body=b"x" * 500_000)
-    assert (small.status, small.headers.get("x-replica")) == (403, "r0"), small
-    assert b"XSRF" in small.body, "the answer is the replica's own refusal"
-    # The replica closed the connection while nginx was still sending: that must neither move
-    # this browser to another replica (its session is on r0) nor take r0 out of rotation.
-    assert [ask(port, "/", headers=headers).headers.get("x-replica") for _ in range(3)] == ["r0"] * 3
-    assert {ask(port, "/").headers.get("x-replica") for _ in range(4)} == {"r0", "r1"}
-    # Over 1 MiB + framing: nginx answers 413, the replica never sees the bytes.
-    big = ask(port, path + "-big", "PUT", headers=headers, body=b"x" * 1_200_000)
-    assert big.status == 413 and "x-replica" not in big.headers
-    assert not _replica_saw(classroom, "some-file-big", 413)
-    # A console loop of uploads: after a burst, 429 from nginx.
-    statuses = [ask(port, path, "PUT", headers=headers, body=b"x" * 1000).status for _ in range(15)]
-    assert 429 in statuses, statuses
-    first_refusal = statuses.index(429)
-    assert all(status == 429 for status in statuses[first_refusal:]), statuses
-    assert ask(port, "/_stcore/health", headers=headers).status == 200, "only uploads are rate-limited"
+
+    async def scenario():
+        session = StudentSession(f"http://127.0.0.1:{port}", replica="r0")
+        await session.open()
+        try:
+            health = ask(port, "/_stcore/health", headers={"Cookie": f"{nginx_config.COOKIE}=r0"})
+            xsrf = next(cookie.split(";")[0].split("=", 1)[1] for cookie in health.cookies
+                        if cookie.startswith("_streamlit_xsrf="))
+            headers = {"Cookie": f"{nginx_config.COOKIE}=r0; _streamlit_xsrf={xsrf}", "X-Xsrftoken": xsrf}
+
+            def upload(size: int, file_id: str) -> Answer:
+                body, content_type = _multipart(size)
+                return ask(port, f"/_stcore/upload_file/{session.session_id}/{file_id}", "PUT",
+                           headers={**headers, "Content-Type": content_type}, body=body)
+
+            stored = upload(900_000, "small")
+            too_big = upload(1_200_000, "big")
+            # The session lives on r0 only: r1 refuses an upload for it (why affinity is needed).
+            elsewhere = ask(port, f"/_stcore/upload_file/{session.session_id}/x", "PUT",
+                            headers={**headers, "Cookie": f"{nginx_config.COOKIE}=r1; _streamlit_xsrf={xsrf}",
+                                     "Content-Type": "text/plain"}, body=b"x")
+            flood = [upload(1000, f"flood{index}").status for index in range(15)]
+            return stored, too_big, flood, elsewhere
+        finally:
+            await session.close()
+
+    stored, too_big, flood, elsewhere = asyncio.run(scenario())
+    assert (stored.status, stored.headers.get("x-replica")) == (204, "r0"), stored
+    assert too_big.status == 413 and "x-replica" not in too_big.headers, too_big
+    assert not _replica_saw(classroom, "/big", 413), "the refused body must not reach a replica"
+    assert 429 in flood, flood
+    assert all(status == 429 for status in flood[flood.index(429):]), flood
+    assert flood[0] == 204, flood
+    assert (elsewhere.status, elsewhere.headers.get("x-replica")) == (400, "r1"), elsewhere
+    assert ask(port, "/_stcore/health").status == 200, "only uploads are rate-limited"
 
 
 # --------------------------------------------------------------------------------------------
