@@ -7,15 +7,13 @@ return. TensorFlow is imported only when something is trained or built.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
-import threading
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from lstm_core.config import MAX_WORK, ExperimentConfig, max_epochs_for, resolve
+from lstm_core.config import FIELDS, ExperimentConfig, resolve, unknown_message
 from lstm_core.topologies import TOPOLOGIES
 
 logger = logging.getLogger(__name__)
@@ -29,70 +27,153 @@ TIME_DISTRIBUTED = "many_to_many"
 PLAIN_DENSE = "many_to_many_dense"
 
 
-# --------------------------------------------------------------------------- configs
+# --------------------------------------------------------------------------- settings and configs
+
+# The settings every compared run shares, so that only the framing differs.
+SHARED = ("task", "cell", "sequence_length", "units", "learning_rate", "seed")
+# Loss thresholds offered for "first epoch below".
+THRESHOLDS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6)
+DEFAULT_THRESHOLD = 1e-3
+DEFAULT_EQUAL_EPOCHS = 500
 
 
-def comparison_configs(
-    topology_keys: Iterable[str],
-    sequence_length: Any = 5,
-    units: Any = 5,
-    seed: Any = 7,
-    learning_rate: Any = 0.001,
-    budget: str = "tutorial",
-    epochs: Any = None,
-) -> tuple[list[ExperimentConfig], list[str]]:
-    """One config per topology with the shared settings, and a message per value changed.
+@dataclasses.dataclass(frozen=True)
+class CompareSettings:
+    """Everything the comparison page's controls decide; round-trips through the URL.
 
-    Each config keeps its topology's tutorial batch size. With budget "tutorial" each gets its
-    topology's default epochs, with "equal" each gets `epochs`; either way epochs are lowered to
-    the topology's work cap. Shared values out of range are clamped (as `resolve` does), with a
-    message; an unknown topology key or budget is a programming error and raises `ValueError`.
+    `shared` holds the values of `SHARED` (None: the task's default); `topologies` the keys
+    compared, in order; `epochs` the budget of "equal" (ignored for "tutorial").
     """
-    keys = list(dict.fromkeys(topology_keys))  # keep the order, drop repeats
+
+    shared: tuple[tuple[str, Any], ...]
+    topologies: tuple[str, ...]
+    budget: str = "tutorial"
+    epochs: int = DEFAULT_EQUAL_EPOCHS
+    threshold: float = DEFAULT_THRESHOLD
+
+    def shared_values(self) -> dict[str, Any]:
+        return dict(self.shared)
+
+    def to_query_params(self) -> dict[str, str]:
+        params = {name: str(value) for name, value in self.shared if value is not None}
+        params.update(topologies=",".join(self.topologies), budget=self.budget, threshold=f"{self.threshold:g}")
+        if self.budget == "equal":
+            params["epochs"] = str(self.epochs)
+        return params
+
+
+def resolve_settings(values: Mapping[str, Any], source: str = "URL parameter"
+                     ) -> tuple[CompareSettings, list[ExperimentConfig], list[str]]:
+    """The nearest valid comparison to `values` (strings or numbers, as from a URL or the controls),
+    its configs, and a message per change made. Never raises.
+
+    The shared settings and each topology's epochs go through `lstm_core.resolve` (the one place
+    that clamps); a message every config got is given once, one that only some got names them.
+    """
+    messages: list[str] = []
+    # A single run's settings (an Explorer address) are not unknown, just not used here.
+    known = {*FIELDS, "topologies", "budget", "epochs", "threshold"}
+    unknown = sorted(set(map(str, values)) - known)
+    if unknown:
+        messages.append(unknown_message(unknown, source))
+
+    raw_keys = values.get("topologies", None)
+    if raw_keys is None:
+        keys = default_topologies()
+    else:
+        parts = raw_keys.split(",") if isinstance(raw_keys, str) else list(raw_keys)
+        parts = [str(part).strip() for part in parts if str(part).strip()]
+        bad = [part for part in parts if part not in TOPOLOGIES]
+        if bad:
+            messages.append(f"{source} `topologies`: ignored {', '.join(f'`{_short(b)}`' for b in bad[:8])} "
+                            f"(not a topology; allowed: {', '.join(TOPOLOGIES)}).")
+        keys = list(dict.fromkeys(part for part in parts if part in TOPOLOGIES))
+
+    budget = values.get("budget", "tutorial")
+    if budget not in BUDGETS:
+        messages.append(f"{source} `budget={_short(budget)}` is not one of {', '.join(BUDGETS)}; using `tutorial`.")
+        budget = "tutorial"
+
+    threshold = _threshold(values.get("threshold", DEFAULT_THRESHOLD), source, messages)
+
+    # The shared settings, resolved once (as the first topology's, or the default's).
+    given = {name: values[name] for name in SHARED if values.get(name) not in (None, "")}
+    first = keys[0] if keys else ExperimentConfig.topology
+    shared_config, shared_messages = resolve({**given, "topology": first, "epochs": 1}, source=source)
+    messages += [m for m in shared_messages if "epochs" not in m.lower()]
+    shared = {name: getattr(shared_config, name) for name in SHARED}
+
+    epochs = DEFAULT_EQUAL_EPOCHS
+    if budget == "equal" and values.get("epochs") not in (None, ""):
+        probe, epoch_messages = resolve({"epochs": values["epochs"]}, source=source)
+        epochs = probe.epochs
+        messages += epoch_messages
+
+    configs, lowered = [], {}
+    for key in keys:
+        wanted = {**shared, "topology": key}
+        if budget == "equal":
+            wanted["epochs"] = epochs
+        config, more = resolve(wanted, source=source)
+        configs.append(config)
+        for message in more:
+            lowered.setdefault(message, []).append(TOPOLOGIES[key].label)
+    for message, labels in lowered.items():
+        messages.append(message if len(labels) == len(keys) else f"{', '.join(labels)}: {message}")
+    settings = CompareSettings(shared=tuple(shared.items()), topologies=tuple(keys), budget=budget,
+                               epochs=epochs, threshold=threshold)
+    return settings, configs, messages
+
+
+def default_topologies() -> list[str]:
+    """The tutorial's topologies, and the plain-Dense twin the Dense section compares."""
+    keys = [key for key, topology in TOPOLOGIES.items() if getattr(topology, "tutorial", True)]
+    return keys + [PLAIN_DENSE] if PLAIN_DENSE in TOPOLOGIES and PLAIN_DENSE not in keys else keys
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A value for a message: text, cut short, without backticks or line breaks."""
+    text = (value if isinstance(value, str) else repr(value)).replace("`", "'").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _threshold(value: Any, source: str, messages: list[str]) -> float:
+    """The offered threshold nearest to `value` (on a log scale), with a message if it changed."""
+    try:
+        number = float(value)
+        if not math.isfinite(number) or number <= 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        messages.append(f"{source} `threshold={_short(value)}` is not a positive number; using {DEFAULT_THRESHOLD:g}.")
+        return DEFAULT_THRESHOLD
+    nearest = min(THRESHOLDS, key=lambda offered: abs(math.log10(offered) - math.log10(number)))
+    if not math.isclose(nearest, number, rel_tol=1e-9):
+        messages.append(f"{source} `threshold={_short(value)}` is not one of the offered thresholds; using {nearest:g}.")
+    return nearest
+
+
+def comparison_configs(topology_keys: Iterable[str], budget: str = "tutorial", epochs: Any = None,
+                       **shared: Any) -> tuple[list[ExperimentConfig], list[str]]:
+    """One config per topology with the shared settings, and the messages: `resolve_settings`
+    for callers with values at hand. An unknown topology key or budget is a programming error
+    here and raises `ValueError`."""
+    keys = list(topology_keys)
     unknown = [key for key in keys if key not in TOPOLOGIES]
     if unknown:
         raise ValueError(f"unknown topology {', '.join(map(repr, unknown))}: allowed {', '.join(TOPOLOGIES)}")
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r} is not known: allowed {', '.join(BUDGETS)}")
-
-    # The shared settings, clamped once (one epoch: the cap is handled per topology below).
-    shared_values = dict(sequence_length=sequence_length, units=units, seed=seed, learning_rate=learning_rate)
-    shared, messages = resolve({**shared_values, "epochs": 1}, source="Setting")
-    wanted_epochs = None
-    if budget == "equal":
-        equal, more = resolve({"epochs": epochs}, source="Setting")
-        messages += more
-        wanted_epochs = equal.epochs
-
-    configs: list[ExperimentConfig] = []
-    lowered: dict[int, list[str]] = {}  # cap → labels of the topologies lowered to it
-    for key in keys:
-        want = TOPOLOGIES[key].default_epochs if wanted_epochs is None else wanted_epochs
-        cap = max_epochs_for(key, shared.sequence_length, shared.units)
-        if want > cap:
-            lowered.setdefault(cap, []).append(TOPOLOGIES[key].label)
-        configs.append(
-            ExperimentConfig(
-                topology=key,
-                sequence_length=shared.sequence_length,
-                units=shared.units,
-                epochs=min(want, cap),
-                learning_rate=shared.learning_rate,
-                seed=shared.seed,
-            )
-        )
-    for cap, labels in lowered.items():
-        messages.append(
-            f"Epochs lowered to {cap:,} for {', '.join(labels)}: the per-run work cap is epochs × "
-            f"samples × timesteps × units ≤ {MAX_WORK:,}, so with sequence length "
-            f"{shared.sequence_length} and {shared.units} units at most {cap:,} epochs."
-        )
+    values = {**shared, "topologies": keys, "budget": budget}
+    if epochs is not None:
+        values["epochs"] = epochs
+    _, configs, messages = resolve_settings(values, source="Setting")
     return configs, messages
 
 
-def tutorial_epochs_text() -> str:
+def tutorial_epochs_text(keys: Iterable[str] | None = None) -> str:
     """The tutorial's epochs per topology, in registry order: "1000 / 500 / 1000 / 1000"."""
-    return " / ".join(str(topology.default_epochs) for topology in TOPOLOGIES.values())
+    chosen = TOPOLOGIES if keys is None else {key: TOPOLOGIES[key] for key in keys}
+    return " / ".join(str(topology.default_epochs) for topology in chosen.values())
 
 
 # --------------------------------------------------------------------------- entries and runner
@@ -158,37 +239,41 @@ def entry_from_result(result, name: str = "main_page", label: str | None = None,
     return entry
 
 
-def train_entry(config: ExperimentConfig, callbacks: Sequence = (), data: tuple | None = None) -> ComparisonEntry:
+def train_entry(config: ExperimentConfig, callbacks: Sequence = ()) -> ComparisonEntry:
     """Train one config; an entry that records a failure instead of raising it.
 
     An `Exception` from training or a callback, or a loss that turns NaN or infinite, becomes
-    the entry's `error`. Anything else (`KeyboardInterrupt`, Streamlit's rerun and stop
-    signals, which are `BaseException`s) propagates: the caller must see those.
+    the entry's `error`: a short text for the page (the exception's own text, which may hold
+    server paths, goes to the log only). Anything else (`KeyboardInterrupt`, Streamlit's rerun
+    and stop signals, which are `BaseException`s) propagates: the caller must see those.
     """
     from lstm_core import engine
 
     entry = entry_for(config)
     try:
-        entry.result = engine.train(config, callbacks=callbacks, data=data)
+        entry.result = engine.train(config, callbacks=callbacks)
     except Exception as exc:  # noqa: BLE001 - one topology failing must not stop the others
         logger.warning("Training %s failed", config.topology, exc_info=True)
-        entry.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        entry.error = failure_text(exc)
         return entry
     entry.error = _non_finite_reason(entry.result)
     return entry
 
 
+def failure_text(exc: BaseException) -> str:
+    """A failed run in plain words: the kind of error, never its message (paths, source lines)."""
+    return f"training raised {type(exc).__name__} (details in the server log)"
+
+
 def iter_comparison(
     configs: Iterable[ExperimentConfig],
     callbacks_for: Callable[[ExperimentConfig], Sequence] | None = None,
-    data: Mapping[str, tuple] | None = None,
 ) -> Iterator[ComparisonEntry]:
     """Train the configs in turn, yielding each entry as soon as it is done.
 
     `callbacks_for(config)` gives that run's callbacks (called just before it starts; an
-    exception there fails that entry only). `data` maps a topology key to an (X, y) pair to
-    train on instead of the sequence (see `lstm_core.train`). A consumer that stops iterating
-    (say, because the user pressed Stop) trains nothing more.
+    exception there fails that entry only). A consumer that stops iterating (say, because the
+    user pressed Stop) trains nothing more.
     """
     for config in configs:
         try:
@@ -196,50 +281,18 @@ def iter_comparison(
         except Exception as exc:  # noqa: BLE001
             logger.warning("Preparing %s failed", config.topology, exc_info=True)
             entry = entry_for(config)
-            entry.error = f"{type(exc).__name__}: {exc}"
+            entry.error = failure_text(exc)
             yield entry
             continue
-        yield train_entry(config, callbacks, None if data is None else data.get(config.topology))
+        yield train_entry(config, callbacks)
 
 
 def run_comparison(
     configs: Iterable[ExperimentConfig],
     callbacks_for: Callable[[ExperimentConfig], Sequence] | None = None,
-    data: Mapping[str, tuple] | None = None,
 ) -> list[ComparisonEntry]:
     """Every entry of `iter_comparison`, as a list: failed ones included, with their reasons."""
-    return list(iter_comparison(configs, callbacks_for=callbacks_for, data=data))
-
-
-class ComparisonRun:
-    """One "Train all": its configs, the entries finished so far, and whether it was interrupted.
-
-    Updated with plain Python only, never through a UI call, so that a run cut short by a UI
-    signal can still record what it finished: with Streamlit's fast reruns, every `st.*` call
-    and every `st.session_state` access of the old run raises once it has been told to stop,
-    while the new run already starts in another thread. The new run waits on `finished` and
-    then reads `entries`.
-    """
-
-    def __init__(self, configs: Iterable[ExperimentConfig]):
-        self.configs: list[ExperimentConfig] = list(configs)
-        self.entries: list[ComparisonEntry] = []
-        self.interrupted = False
-        self.notice: str | None = None  # what the page says about the interruption, once known
-        self.finished = threading.Event()
-
-    def record(self, entry: ComparisonEntry) -> None:
-        self.entries.append(entry)
-
-    @property
-    def not_trained(self) -> list[ExperimentConfig]:
-        """The configs with no entry (an interrupted run did not reach them)."""
-        done = {entry.config for entry in self.entries}
-        return [config for config in self.configs if config not in done]
-
-    def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the run to end; whether it has."""
-        return self.finished.wait(timeout)
+    return list(iter_comparison(configs, callbacks_for=callbacks_for))
 
 
 def _non_finite_reason(result) -> str | None:
@@ -270,7 +323,7 @@ def max_curve_difference(first: Sequence[float], second: Sequence[float]) -> flo
 
 TABLE_COLUMNS = (
     "topology", "parameters", "X shape", "y shape", "epochs", "final MSE", "largest abs error",
-    "wall time (s)", "first epoch below threshold", "status",
+    "compile (s)", "training (s)", "first epoch below threshold", "status",
 )
 
 
@@ -293,7 +346,8 @@ def table_rows(entries: Iterable[ComparisonEntry], threshold: float) -> list[dic
                 "epochs": None if result is None else int(result.epochs_completed),
                 "final MSE": None if result is None else _finite_or_none(result.final_mse),
                 "largest abs error": None if result is None else _finite_or_none(result.max_abs_error),
-                "wall time (s)": None if result is None else float(result.seconds),
+                "compile (s)": None if result is None else float(getattr(result, "compile_seconds", 0.0)),
+                "training (s)": None if result is None else float(getattr(result, "train_seconds", result.seconds)),
                 "first epoch below threshold": "not reached" if reached is None else str(reached),
                 "status": entry.status,
             }
@@ -342,19 +396,6 @@ class DenseCheck:
     inputs: tuple[float, ...]
 
 
-_check_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=8)
-def _model_pair(sequence_length: int, units: int):
-    """The two many-to-many models for a shape, built once and reused (their weights are set per
-    check): building a Keras model per request would grow a shared server's memory."""
-    from lstm_core.model import build_model
-
-    config = ExperimentConfig(topology=TIME_DISTRIBUTED, sequence_length=sequence_length, units=units, epochs=1)
-    return build_model(config), build_model(config.replace(topology=PLAIN_DENSE))
-
-
 def dense_check(sequence_length: int = 5, units: int = 5, seed: int = 7, weights: Sequence | None = None) -> DenseCheck:
     """Copy one set of weights into both many-to-many models, run both on the same X, compare.
 
@@ -362,13 +403,19 @@ def dense_check(sequence_length: int = 5, units: int = 5, seed: int = 7, weights
     defaults to arbitrary weights drawn from `seed`, different from any initial weights, so the
     agreement cannot come from both models starting alike. Raises `ValueError` for settings
     out of range or weights of the wrong shapes.
+
+    Both models are built for this call and belong to it: a model shared between sessions
+    would have its weights set by one session while another reads its outputs. (The page
+    caches the returned numbers per setting, so models are not built per click.)
     """
     from lstm_core.data import frame
+    from lstm_core.model import build_model
 
     config = ExperimentConfig(topology=TIME_DISTRIBUTED, sequence_length=sequence_length, units=units,
                               seed=seed, epochs=1)
     X, _ = frame(config)
-    time_distributed, dense = _model_pair(config.sequence_length, config.units)
+    time_distributed = build_model(config)
+    dense = build_model(config.replace(topology=PLAIN_DENSE))
     shapes = [tuple(w.shape) for w in time_distributed.weights]
     if weights is None:
         rng = np.random.default_rng(config.seed)
@@ -376,20 +423,18 @@ def dense_check(sequence_length: int = 5, units: int = 5, seed: int = 7, weights
     weights = [np.asarray(w, dtype=np.float32) for w in weights]
     if [tuple(w.shape) for w in weights] != shapes:
         raise ValueError(f"weights of shapes {[w.shape for w in weights]} do not fit the model's {shapes}")
-    with _check_lock:  # the two models are shared by every session of the process
-        time_distributed.set_weights(weights)
-        # Copied from one model to the other: the plain Dense model gets exactly these weights.
-        dense.set_weights(time_distributed.get_weights())
-        out_time_distributed = np.asarray(time_distributed(X, training=False), dtype=np.float64).reshape(-1)
-        out_dense = np.asarray(dense(X, training=False), dtype=np.float64).reshape(-1)
-        params = (int(time_distributed.count_params()), int(dense.count_params()))
+    time_distributed.set_weights(weights)
+    # Copied from one model to the other: the plain Dense model gets exactly these weights.
+    dense.set_weights(time_distributed.get_weights())
+    out_time_distributed = np.asarray(time_distributed(X, training=False), dtype=np.float64).reshape(-1)
+    out_dense = np.asarray(dense(X, training=False), dtype=np.float64).reshape(-1)
     return DenseCheck(
         sequence_length=config.sequence_length,
         units=config.units,
         seed=config.seed,
         max_abs_difference=float(np.max(np.abs(out_time_distributed - out_dense))),
-        time_distributed_parameters=params[0],
-        dense_parameters=params[1],
+        time_distributed_parameters=int(time_distributed.count_params()),
+        dense_parameters=int(dense.count_params()),
         time_distributed_outputs=tuple(out_time_distributed.tolist()),
         dense_outputs=tuple(out_dense.tolist()),
         inputs=tuple(np.asarray(X, dtype=np.float64).reshape(-1).tolist()),
@@ -397,7 +442,8 @@ def dense_check(sequence_length: int = 5, units: int = 5, seed: int = 7, weights
 
 
 __all__ = [
-    "BUDGETS", "ComparisonEntry", "ComparisonRun", "DenseCheck", "TABLE_COLUMNS", "comparison_configs",
-    "dense_check", "entry_for", "entry_from_result", "first_epoch_below", "iter_comparison",
-    "max_curve_difference", "run_comparison", "table_rows", "train_entry", "tutorial_epochs_text",
+    "BUDGETS", "CompareSettings", "ComparisonEntry", "DenseCheck", "SHARED", "TABLE_COLUMNS", "THRESHOLDS",
+    "comparison_configs", "dense_check", "entry_for", "entry_from_result", "failure_text", "first_epoch_below",
+    "iter_comparison", "max_curve_difference", "resolve_settings", "run_comparison", "table_rows", "train_entry",
+    "tutorial_epochs_text",
 ]

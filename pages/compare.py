@@ -1,9 +1,9 @@
-"""The side-by-side topology comparison page: one sequence, one budget, every way to frame it.
+"""The Compare page: one task, one budget, several topologies side by side.
 
-Thin: the sidebar's controls go to lstm_core.compare, which builds the configs and trains them
-in turn; this file draws the live loss chart, one target-vs-prediction panel per topology, the
-table, and the TimeDistributed(Dense)-or-Dense section. Results live in st.session_state under
-keys starting with "compare_", so they survive a visit to the main page.
+Thin: the controls' values (or the URL's) go to `lstm_core.compare.resolve_settings`, which
+validates them through `lstm_core.resolve` and builds the configs; training streams into one
+app.live chart, line by line; the outcome lives in an app.runs handle. The settings are in
+the URL, so a comparison can be shared.
 """
 
 from __future__ import annotations
@@ -11,164 +11,143 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
-from lstm_core import TOPOLOGIES, ExperimentConfig, backend
-from lstm_core import compare
-from pages import ui
+from app import controls, live, runs, shell
+from app.results import run_title, shown_sequence
+from lstm_core import FIELDS, TOPOLOGIES, ExperimentConfig, backend, compare, diagnosis, plots
+from lstm_core.config import field_limits
 
-SHARED = ("compare_sequence_length", "compare_units", "compare_learning_rate", "compare_seed")
-CONTROLS = (*SHARED, "compare_budget", "compare_epochs", "compare_topologies", "compare_threshold")
-DEFAULTS = {
-    "compare_sequence_length": ExperimentConfig.sequence_length,
-    "compare_units": ExperimentConfig.units,
-    "compare_learning_rate": ExperimentConfig.learning_rate,
-    "compare_seed": ExperimentConfig.seed,
-    "compare_budget": "tutorial",
-    "compare_epochs": 500,
-    "compare_topologies": list(TOPOLOGIES),
-    "compare_threshold": 1e-3,
-}
-# Results (not widgets): the last "Train all" (a compare.ComparisonRun) and the main page's added run.
-RUN = "compare_run"
-EXTRA = "compare_extra"
-
-THRESHOLDS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6)
+PAGE = "compare"
+PREFIX = "compare_"
+SHARED_KEYS = tuple(PREFIX + name for name in compare.SHARED)
+CONTROLS = (*SHARED_KEYS, "compare_budget", "compare_epochs", "compare_topologies", "compare_threshold",
+            "compare_log_scale")
 MAIN_PAGE_COLOR = "#d62728"
-# An emoji square per registry colour (Plotly's palette), so the table and the panel titles
-# carry the same colour as the curves; no icon font is needed (offline classrooms).
-SQUARES = {"#1f77b4": "🟦", "#ff7f0e": "🟧", "#2ca02c": "🟩", "#9467bd": "🟪", MAIN_PAGE_COLOR: "🟥"}
+MAIN_PAGE_GLYPH = "🟥"
+PANEL_HEIGHT = 260
+PANELS_PER_ROW = 4
 # Lines drawn dashed: the plain-Dense curve lies exactly on the TimeDistributed one.
 DASHED = {compare.PLAIN_DENSE, "main_page"}
 
 
-def square(color: str) -> str:
-    return SQUARES.get(color, "⬛")
+def glyph_of(entry: compare.ComparisonEntry) -> str:
+    return MAIN_PAGE_GLYPH if entry.name == "main_page" else controls.glyph(entry.config.topology)
 
 
 def title(entry: compare.ComparisonEntry) -> str:
-    return f"{square(entry.color)} {entry.label}"
+    return f"{glyph_of(entry)} {entry.label}"
 
 
 # --------------------------------------------------------------------------- controls
 
 
-def sidebar() -> dict:
-    """The comparison's controls; their values by name."""
-    ui.persist(*CONTROLS)
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
-    if st.session_state["compare_threshold"] not in THRESHOLDS:
-        st.session_state["compare_threshold"] = DEFAULTS["compare_threshold"]
+def _control_values() -> dict:
+    values = {name: st.session_state.get(PREFIX + name) for name in compare.SHARED}
+    values = {name: value for name, value in values.items() if value not in (None, "")}
+    values.update(topologies=st.session_state.get("compare_topologies", compare.default_topologies()),
+                  budget=st.session_state.get("compare_budget", "tutorial"),
+                  epochs=st.session_state.get("compare_epochs", compare.DEFAULT_EQUAL_EPOCHS),
+                  threshold=st.session_state.get("compare_threshold", compare.DEFAULT_THRESHOLD))
+    return values
+
+
+def _task_changed() -> None:
+    for name in ("sequence_length", "units", "learning_rate"):
+        st.session_state[PREFIX + name] = None
+
+
+def settings() -> tuple[compare.CompareSettings, list[ExperimentConfig], list[str]]:
+    """The comparison the controls (or a new URL) describe, validated, with its messages."""
+    controls.persist(*CONTROLS)
+    from_url = controls.new_url_params(PAGE)
+    if from_url is not None:
+        chosen, configs, messages = compare.resolve_settings(from_url, source="URL parameter")
+    else:
+        chosen, configs, messages = compare.resolve_settings(_control_values(), source="Setting")
+    for name, value in chosen.shared:
+        st.session_state[PREFIX + name] = controls.widget_value(name, value)
+    st.session_state.update(compare_topologies=list(chosen.topologies), compare_budget=chosen.budget,
+                            compare_epochs=chosen.epochs, compare_threshold=chosen.threshold)
+    st.session_state.setdefault("compare_log_scale", True)
+    shared = ExperimentConfig(**{**chosen.shared_values(), "epochs": 1})
+    limits = field_limits(shared)
     with st.sidebar:
         st.header("Shared settings")
         st.caption("The same for every topology, so that only the framing differs.")
-        values = {
-            "sequence_length": ui.number_input("sequence_length", key="compare_sequence_length", step=1),
-            "units": ui.number_input("units", key="compare_units", step=1),
-            "learning_rate": ui.number_input("learning_rate", key="compare_learning_rate", step=0.001, format="%.5f"),
-            "seed": ui.number_input("seed", key="compare_seed", step=1),
-        }
+        for name in compare.SHARED:
+            if shared.applies(name):
+                controls.field_widget(name, PREFIX + name, limits, on_change=_task_changed if name == "task" else None)
         st.header("Budget")
-        values["budget"] = st.radio(
-            "Epochs",
-            compare.BUDGETS,
-            format_func=lambda budget: (
-                f"Tutorial epochs ({compare.tutorial_epochs_text()})" if budget == "tutorial" else "Equal epochs"
-            ),
-            key="compare_budget",
-            help="The tutorial trains each topology for its own number of epochs; equal epochs "
-            "gives every topology the same budget.",
-        )
-        values["epochs"] = ui.number_input("epochs", key="compare_epochs", step=100,
-                                           disabled=values["budget"] != "equal")
+        st.radio("Epochs", compare.BUDGETS, key="compare_budget",
+                 format_func=lambda budget: (f"Each topology's own ({compare.tutorial_epochs_text(chosen.topologies)})"
+                                             if budget == "tutorial" else "Equal epochs"),
+                 help="The tutorial trains each topology for its own number of epochs; equal epochs gives "
+                      "every topology the same budget.")
+        st.number_input("Epochs for all", key="compare_epochs", step=100, disabled=chosen.budget != "equal",
+                        help=f"{FIELDS['epochs'].help} {controls.range_text('epochs', {})}")
         st.header("Topologies")
-        values["topologies"] = st.multiselect(
-            "Compare", list(TOPOLOGIES), format_func=lambda key: TOPOLOGIES[key].label, key="compare_topologies"
-        )
-        values["threshold"] = st.select_slider(
-            "Loss threshold", THRESHOLDS, format_func=lambda value: f"{value:g}", key="compare_threshold",
-            help="The table shows the first epoch at which each loss fell below this value.",
-        )
-    ui.persist(*CONTROLS)
-    return values
+        st.multiselect("Compare", list(TOPOLOGIES), format_func=lambda key: controls.label_of("topology", key),
+                       key="compare_topologies")
+        st.select_slider("Loss threshold", compare.THRESHOLDS, format_func=lambda value: f"{value:g}",
+                         key="compare_threshold",
+                         help="The table shows the first epoch at which each loss fell below this value.")
+        st.toggle("Log-scale loss", key="compare_log_scale")
+    controls.persist(*CONTROLS)
+    controls.write_url(PAGE, chosen.to_query_params())
+    return chosen, configs, messages
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def loss_chart(entries: list[compare.ComparisonEntry], threshold: float):
+def loss_chart(entries: list[compare.ComparisonEntry], threshold: float, log_y: bool):
     """One loss line per entry in its colour (plain Dense and the main page's run dashed)."""
-    from lstm_core import plots
-
-    figure = plots.loss_figure([(entry.label, entry.color) for entry in entries],
+    figure = plots.loss_figure([(entry.label, entry.color) for entry in entries], log_y=log_y,
                                title=f"Training loss per topology (dotted line: threshold {threshold:g})")
     for index, entry in enumerate(entries):
         plots.set_losses(figure, index, entry.losses)
         if entry.name in DASHED:
             figure.data[index].line.dash = "dash"
     figure.add_hline(y=threshold, line_dash="dot", line_color="#888888", line_width=1)
-    # 10⁻⁶ rather than Plotly's default "1µ": a loss is not a length.
-    figure.update_yaxes(exponentformat="power")
     return figure
 
 
-# --------------------------------------------------------------------------- training
-
-
-def train_all(run: compare.ComparisonRun, extras: list, progress_area, chart_slot, threshold: float) -> None:
-    """Train every config of `run` in turn with a live curve and progress bar each.
-
-    A press of Stop (or of any control) reruns the script: the live chart catches the signal,
-    the run in progress stops after its current epoch, and the signal is passed on. Entries go
-    into `run` with plain Python, never through st.session_state: after such a signal every
-    Streamlit call of this (old) script run raises again, and the new run reads `run` instead.
-    """
-    pending = [compare.entry_for(config) for config in run.configs]
-    figure = loss_chart(pending + extras, threshold)
-    with progress_area.container():
-        slots = [st.empty() for _ in pending]
-    for slot, entry in zip(slots, pending):
-        slot.progress(0.0, text=f"{title(entry)}: waiting")
-    charts = {
-        entry.name: ui.LiveChart(figure, trace_index=index, label=f"{title(entry)}: ",
-                                 progress_slot=slot, chart_slot=chart_slot)
-        for index, (entry, slot) in enumerate(zip(pending, slots))
-    }
+def train_all(handle: runs.RunHandle, extras: list, progress_slot, chart_slot, chosen) -> None:
+    """Train every config of `handle` in turn, one live line each; entries go into the handle."""
+    log_y = st.session_state.get("compare_log_scale", True)
+    pending = [compare.entry_for(config) for config in handle.configs]
+    figure = loss_chart(pending + extras, chosen.threshold, log_y)
+    charts = {entry.name: live.LiveChart(figure, progress_slot, chart_slot, handle, trace_index=index,
+                                         label=f"{title(entry)} ({index + 1} of {len(pending)}): ", log_y=log_y,
+                                         extra_y=[chosen.threshold])
+              for index, entry in enumerate(pending)}
 
     def callbacks_for(config: ExperimentConfig):
-        live = charts[config.topology]
-        # Each run's redraws differ from the last run's, even with no epoch drawn yet (Streamlit
-        # refuses two identical keyless charts in one script run).
-        figure.layout.meta = {"run": config.topology}
-        live.progress_slot.progress(0.0, text=f"{live.label}preparing the model (a new shape compiles first)…")
-        return [live.callback()]
+        chart = charts[config.topology]
+        progress_slot.progress(0.0, text=f"{chart.label}preparing the model (a new shape compiles first)…")
+        return [chart.callback()]
 
     try:
-        for entry in compare.iter_comparison(run.configs, callbacks_for=callbacks_for):
-            run.record(entry)
-            live = charts[entry.name]
-            if live.interrupt is not None:
-                run.interrupted = True
-                live.reraise_interrupt()
-            if entry.failed:
-                live.progress_slot.error(f"{title(entry)}: {entry.status}", icon="❌")
+        for entry in compare.iter_comparison(handle.configs, callbacks_for=callbacks_for):
+            handle.record(entry)
+            charts[entry.name].reraise_interrupt()
     except BaseException as exc:
-        if ui.is_interrupt(exc):
-            run.interrupted = True
+        if runs.is_interrupt(exc):
+            handle.interrupt(exc)
         raise
     finally:
-        run.finished.set()
+        handle.finish()
 
 
-def _interrupt_notice(run: compare.ComparisonRun, stopped_by_user: bool) -> str:
-    why = "you pressed Stop" if stopped_by_user else "the page was used during the run (a setting, a button or the main page)"
-    stopped = [entry for entry in run.entries if entry.stopped]
+def interrupt_notice(handle: runs.RunHandle) -> str:
+    stopped = [entry for entry in handle.results if entry.stopped]
+    because = diagnosis.cause_text(handle.cause)
     if stopped:
         entry = stopped[0]
         text = (f"Training stopped during {entry.label} after epoch {entry.result.epochs_completed:,} of "
-                f"{entry.config.epochs:,} because {why}.")
+                f"{entry.config.epochs:,} because {because}.")
     else:
-        text = f"Training stopped because {why}."
-    not_trained = [TOPOLOGIES[config.topology].label for config in run.not_trained]
+        text = f"Training stopped because {because}."
+    not_trained = [TOPOLOGIES[config.topology].label for config in handle.not_trained]
     if not_trained:
         text += f" Not trained: {', '.join(not_trained)}."
     return text + " What finished is kept (with the partial curve); press **Train all** to start again."
@@ -177,52 +156,54 @@ def _interrupt_notice(run: compare.ComparisonRun, stopped_by_user: bool) -> str:
 # --------------------------------------------------------------------------- results
 
 
-def draw_progress(entries: list, progress_area) -> None:
-    with progress_area.container():
-        for entry in entries:
-            planned = entry.config.epochs
-            done = entry.result.epochs_completed if entry.result is not None else 0
-            loss = f" · loss {entry.losses[-1]:.3g}" if len(entry.losses) else ""
-            if entry.failed:
-                st.error(f"{title(entry)}: {entry.status}", icon="❌")
-            else:
-                st.progress(min(done / max(planned, 1), 1.0),
-                            text=f"{title(entry)}: epoch {done:,} / {planned:,}{loss} · {entry.status}")
+def status_line(entries: list) -> str:
+    parts = []
+    for entry in entries:
+        done = entry.result.epochs_completed if entry.result is not None else 0
+        parts.append(f"{glyph_of(entry)} {done:,}/{entry.config.epochs:,}" + (" ❌" if entry.failed else ""))
+    return "Epochs: " + " · ".join(parts)
 
 
-def draw_panels(entries: list, chosen: list[str]) -> None:
-    """One column per entry: its target-vs-prediction chart (one y range for all) and what it sees."""
-    from lstm_core import plots
-
+def draw_panels(entries: list, chosen_keys, stale: bool) -> None:
+    """Target vs prediction per entry, on one y range, a few per row."""
     st.subheader("Target vs prediction")
     if not entries:
         st.caption("What each network sees; press **Train all** to add what it learned.")
-        entries = [compare.entry_for(ExperimentConfig(topology=key, epochs=1)) for key in chosen]
-        if not entries:
-            return
-    trained = [entry.result for entry in entries if entry.result is not None]
+        for key in chosen_keys:
+            st.caption(f"{controls.glyph(key)} **{TOPOLOGIES[key].label}**: {TOPOLOGIES[key].explanation}")
+        return
+    trained = [entry.result for entry in entries if entry.result is not None and len(entry.result.predictions)]
     y_range = plots.shared_y_range(*[r.targets for r in trained], *[r.predictions for r in trained]) if trained else None
-    for column, entry in zip(st.columns(len(entries)), entries):
-        with column:
-            st.markdown(f"**{title(entry)}**")
-            result = entry.result
-            if result is not None and len(result.predictions):
-                figure = plots.prediction_figure(result.targets, result.predictions, title="", color=entry.color,
-                                                 y_range=y_range, height=300)
-                figure.update_layout(title=None, margin={"t": 20})
-                figure.update_xaxes(range=[-0.5, len(result.targets) - 0.5])
-                st.plotly_chart(figure, config={"displaylogo": False}, key=f"compare_prediction_{entry.name}")
-            if entry.failed and result is not None and result.stop_reason == "non_finite_loss":
-                st.error(ui.describe_stop(result, stopped_by_user=False)[1], icon="❌")
-            elif entry.failed:
-                st.error(f"Training failed: {entry.error}. The other topologies were trained anyway.", icon="❌")
-            elif entry.stopped:
-                st.info(f"Stopped after epoch {result.epochs_completed:,} of {entry.config.epochs:,}.", icon="⏹️")
-            if entry.name == "main_page":
-                c = entry.config
-                st.caption(f"Trained on the main page: sequence length {c.sequence_length}, {c.units} units, "
-                           f"{c.epochs:,} epochs, batch {c.batch_size}, learning rate {c.learning_rate:g}, seed {c.seed}.")
-            st.caption(TOPOLOGIES[entry.config.topology].explanation)
+    for start in range(0, len(entries), PANELS_PER_ROW):
+        row = entries[start:start + PANELS_PER_ROW]
+        for column, entry in zip(st.columns(PANELS_PER_ROW), row):
+            with column:
+                draw_panel(entry, y_range, stale)
+
+
+def draw_panel(entry, y_range, stale: bool) -> None:
+    st.markdown(f"**{title(entry)}**")
+    result = entry.result
+    if result is not None and len(result.predictions):
+        targets, predictions, which = shown_sequence(result)
+        figure = plots.prediction_figure(targets, predictions, title="", color=entry.color, y_range=y_range,
+                                         height=PANEL_HEIGHT)
+        figure.update_layout(title=None, margin={"t": 10, "l": 45, "r": 10, "b": 40}, showlegend=False)
+        figure.update_xaxes(range=[-0.5, len(targets) - 0.5], title=f"position{which}")
+        if stale:
+            plots.dim(figure)
+        st.plotly_chart(figure, config=live.CHART_CONFIG, key=f"compare_prediction_{entry.name}")
+    if entry.failed and result is not None and result.stop_reason == diagnosis.NON_FINITE_LOSS:
+        st.error(diagnosis.describe_stop(result)[1], icon="❌")
+    elif entry.failed:
+        st.error(f"Training failed: {entry.error}. The other topologies were trained anyway.", icon="❌")
+    elif entry.stopped:
+        st.info(f"Stopped after epoch {result.epochs_completed:,} of {entry.config.epochs:,}.", icon="⏹️")
+    if entry.name == "main_page":
+        c = entry.config
+        st.caption(f"Trained on the Explorer: length {c.sequence_length}, {c.units} units, {c.epochs:,} epochs, "
+                   f"batch {c.batch_size}, learning rate {c.learning_rate:g}, seed {c.seed}.")
+    st.caption(TOPOLOGIES[entry.config.topology].explanation)
 
 
 def draw_table(entries: list, threshold: float) -> None:
@@ -236,14 +217,16 @@ def draw_table(entries: list, threshold: float) -> None:
         width="stretch",
         column_order=compare.TABLE_COLUMNS,
         column_config={
+            "topology": st.column_config.TextColumn(width="medium"),
             "final MSE": st.column_config.NumberColumn(format="%.2e"),
-            "largest abs error": st.column_config.NumberColumn(format="%.3f"),
-            "wall time (s)": st.column_config.NumberColumn(format="%.2f"),
-            "first epoch below threshold": st.column_config.TextColumn(f"first epoch below {threshold:g}"),
+            "largest abs error": st.column_config.NumberColumn("largest error", format="%.3f"),
+            "compile (s)": st.column_config.NumberColumn(format="%.2f"),
+            "training (s)": st.column_config.NumberColumn(format="%.2f"),
+            "first epoch below threshold": st.column_config.TextColumn(f"below {threshold:g} at"),
         },
     )
-    st.caption("Final MSE and the largest error compare the predictions with the sequence after the last "
-               "epoch; the wall time includes compiling a shape the first time it is trained.")
+    st.caption("Final MSE and the largest error compare the predictions with the targets after the last "
+               "epoch; compile is the time spent compiling a shape the first time it is trained.")
 
 
 # --------------------------------------------------------------------------- TimeDistributed vs Dense
@@ -251,11 +234,15 @@ def draw_table(entries: list, threshold: float) -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _dense_check(sequence_length: int, units: int, seed: int) -> compare.DenseCheck:
-    # Numbers only (no model), the same for every user: safe to share across sessions.
+    # Numbers only (the models are built per call and dropped), the same for every user.
     return compare.dense_check(sequence_length, units, seed)
 
 
-def draw_dense_section(sequence_length: int, units: int, seed: int, entries: list) -> None:
+def difference_text(difference: float) -> str:
+    return "**none: they are identical**, bit for bit" if difference == 0 else f"**{difference:.1e}** (float rounding)"
+
+
+def draw_dense_section(shared: dict, entries: list) -> None:
     st.subheader("TimeDistributed(Dense) or plain Dense?")
     st.markdown(
         "**They are the same layer here.** In Keras 3, `Dense` applied to a 3-D tensor "
@@ -267,23 +254,21 @@ def draw_dense_section(sequence_length: int, units: int, seed: int, entries: lis
         "the advice comes from.)"
     )
     if not backend.is_loaded():
-        ui.rerun_when_tensorflow_is_loaded("Loading TensorFlow for the model summaries and the check…")
+        rerun_when_tensorflow_is_loaded("Loading TensorFlow for the model summaries and the check…")
         return
+    length, units, seed = shared["sequence_length"], shared["units"], shared["seed"]
     keys = (compare.TIME_DISTRIBUTED, compare.PLAIN_DENSE)
     for column, key in zip(st.columns(2), keys):
-        topology = TOPOLOGIES[key]
-        summary = lstm_core.describe_model(ExperimentConfig(topology=key, sequence_length=sequence_length,
-                                                            units=units, epochs=1))
+        summary = lstm_core.describe_model(ExperimentConfig(topology=key, sequence_length=length, units=units, epochs=1))
         with column:
-            st.markdown(f"**{square(topology.color)} {topology.label}**")
+            st.markdown(f"**{controls.label_of('topology', key)}**")
             st.dataframe(summary["layers"], hide_index=True, width="stretch")
             st.caption(f"Total parameters: {summary['total_parameters']}")
-    check = _dense_check(sequence_length, units, seed)
-    difference = "**0**: bit for bit equal" if check.max_abs_difference == 0 else f"**{check.max_abs_difference:.1e}**"
+    check = _dense_check(length, units, seed)
     st.markdown(
         f"**The check:** the same weights (drawn from seed {seed}) copied into both models, both run on "
-        f"the same X of shape `(1, {sequence_length}, 1)`: the largest difference between their "
-        f"{sequence_length} outputs is {difference}; parameters {check.time_distributed_parameters} "
+        f"the same X of shape `(1, {length}, 1)`: the largest difference between their {length} outputs: "
+        f"{difference_text(check.max_abs_difference)}; parameters {check.time_distributed_parameters} "
         f"and {check.dense_parameters}."
     )
     trained = {entry.name: entry for entry in entries if entry.result is not None and not entry.failed}
@@ -291,9 +276,16 @@ def draw_dense_section(sequence_length: int, units: int, seed: int, entries: lis
         gap = compare.max_curve_difference(trained[keys[0]].losses, trained[keys[1]].losses)
         if gap is not None:
             st.markdown(
-                f"In the training above both started from the same seeded weights: their loss curves differ "
-                f"by at most **{gap:.1e}** (float rounding), so the dashed purple curve lies on the green one."
+                f"In the training above both started from the same seeded weights: the largest difference "
+                f"between their loss curves: {difference_text(gap)}, so the dashed curve lies on the other."
             )
+
+
+@st.fragment(run_every=0.5)
+def rerun_when_tensorflow_is_loaded(waiting_text: str) -> None:
+    if backend.is_loaded():
+        st.rerun(scope="app")
+    st.caption(f"⏳ {waiting_text}")
 
 
 # --------------------------------------------------------------------------- the page
@@ -301,73 +293,63 @@ def draw_dense_section(sequence_length: int, units: int, seed: int, entries: lis
 
 def compare_page() -> None:
     st.title("⚖️ Compare topologies")
-    st.caption(
-        "The same sequence, the same budget, several ways to frame it. Choose the shared settings and "
-        "the topologies in the sidebar, press **Train all**, and compare the curves, the predictions "
-        "and the table."
-    )
-    values = sidebar()
-    configs, messages = compare.comparison_configs(
-        values["topologies"], sequence_length=values["sequence_length"], units=values["units"],
-        seed=values["seed"], learning_rate=values["learning_rate"], budget=values["budget"],
-        epochs=values["epochs"],
-    )
-    ui.show_messages(messages)
+    chosen, configs, messages = settings()
+    controls.show_messages(messages)
     if not configs:
         st.warning("Choose at least one topology in the sidebar to compare.", icon="👈")
 
-    main_result = st.session_state.get("result")
-    extra = st.session_state.get(EXTRA)
+    main_handle = runs.current("explorer")
+    main_result = main_handle.results[-1] if main_handle is not None and main_handle.results else None
+    extra = st.session_state.get("compare_extra")
     buttons = st.columns([1, 1, 2])
     train_pressed = buttons[0].button("Train all", type="primary", width="stretch", key="compare_train",
                                       disabled=not configs)
     stop_pressed = buttons[1].button("Stop", width="stretch", key="compare_stop",
                                      help="Stop after the current epoch, keeping what finished.")
     already_added = extra is not None and main_result is not None and extra.result is main_result
-    add_pressed = buttons[2].button("Add the main page's last run", width="stretch", key="compare_add_main",
+    add_pressed = buttons[2].button("Add the Explorer's last run", width="stretch", key="compare_add_main",
                                     disabled=main_result is None or already_added)
-    if main_result is None:
-        buttons[2].caption("No run on the main page yet: train one on 🔁 Explorer to add it here.")
-    elif already_added:
-        buttons[2].caption("The main page's last run is in the comparison.")
     if add_pressed and main_result is not None:
-        st.session_state[EXTRA] = compare.entry_from_result(main_result, color=MAIN_PAGE_COLOR)
+        st.session_state["compare_extra"] = compare.entry_from_result(main_result, color=MAIN_PAGE_COLOR)
         st.rerun()
 
-    progress_area = st.empty()
+    handle = runs.settle(PAGE, stop_pressed)
+    progress_slot = st.empty()
     chart_slot = st.empty()
-    # The controls are on their way to the browser: now import TensorFlow in the background.
+    caption_slot = st.empty()
     lstm_core.warm_up(delay=0.5)
     extras = [extra] if extra is not None else []
-    run = st.session_state.get(RUN)
-    if run is not None:
-        ui.wait_for_interrupted_run(run)
-        if run.interrupted and run.notice is None:
-            # This is the script run that the interruption started: it knows whether Stop did it.
-            run.notice = _interrupt_notice(run, stopped_by_user=stop_pressed)
     if train_pressed and configs:
-        run = compare.ComparisonRun(configs)
-        st.session_state[RUN] = run
-        train_all(run, extras, progress_area, chart_slot, values["threshold"])
+        handle = runs.start(PAGE, configs)
+        runs.watch_for_header_stop(PAGE)
+        train_all(handle, extras, progress_slot, chart_slot, chosen)
 
-    entries = (list(run.entries) if run is not None else []) + extras
+    entries = (list(handle.results) if handle is not None else []) + extras
+    stale = handle is not None and handle.configs != configs
     if entries:
-        draw_progress(entries, progress_area)
-        chart_slot.plotly_chart(loss_chart(entries, values["threshold"]), config={"displaylogo": False},
-                                key="compare_loss_chart")
-        if run is not None and run.notice:
-            st.info(run.notice, icon="⏹️")
-        if run is not None and run.configs != configs:
-            st.caption("The results are from the last **Train all**; the settings have changed since.")
+        log_y = st.session_state.get("compare_log_scale", True)
+        figure = loss_chart(entries, chosen.threshold, log_y)
+        note = plots.apply_loss_axis(figure, log_y=log_y, extra=[chosen.threshold])
+        figure.layout.meta = {"run_finished_at": handle.finished_at if handle is not None else None}
+        if stale:
+            plots.dim(figure)
+        progress_slot.caption(status_line(entries))
+        chart_slot.plotly_chart(figure, config=live.CHART_CONFIG, key="compare_loss_chart")
+        falls = [f"{glyph_of(e)} {fall.text()}" for e in entries if (fall := diagnosis.loss_fall(e.losses))]
+        caption_slot.caption(" · ".join(falls + ([note] if note else [])))
+        if stale:
+            st.warning("**Settings changed: press Train all.** The results below are from the last Train all, "
+                       "not the settings in the sidebar.", icon="🔄")
+        if handle is not None and handle.interrupted:
+            st.info(interrupt_notice(handle), icon="⏹️")
+            handle.shown = True
     else:
-        progress_area.info("Press **Train all** to train every chosen topology in turn; the loss curves "
+        progress_slot.info("Press **Train all** to train every chosen topology in turn; the loss curves "
                            "appear here as they learn.", icon="📉")
-    draw_panels(entries, values["topologies"])
+    draw_panels(entries, chosen.topologies, stale)
     if entries:
-        draw_table(entries, values["threshold"])
-    draw_dense_section(configs[0].sequence_length if configs else values["sequence_length"],
-                       configs[0].units if configs else values["units"],
-                       configs[0].seed if configs else values["seed"], entries)
+        draw_table(entries, chosen.threshold)
+    draw_dense_section(chosen.shared_values(), entries)
 
 
-ui.run_page(compare_page, "comparison")
+shell.page(compare_page, PAGE)
