@@ -24,14 +24,18 @@ from lstm_core.cells import CELLS
 from lstm_core.tasks import TASKS
 from lstm_core.topologies import TOPOLOGIES, frame_shapes
 
-# The per-run work cap: epochs × (training + validation samples) × recurrent steps per sample ×
-# max(units, MIN_WORK_UNITS) × the cell's cost factor. It bounds how long one click may occupy
-# a shared server: with the default, the heaviest allowed runs take a few seconds here (see the
-# README's performance section). Deployments change it with LSTM_DASHBOARD_MAX_WORK.
+# The per-run work cap (see `work_per_epoch`): it bounds how long one click may occupy a shared
+# server. One unit of work took about 50 ns here, so the heaviest allowed runs take a few
+# seconds (see the README's performance section). Deployments change it with
+# LSTM_DASHBOARD_MAX_WORK.
 DEFAULT_MAX_WORK = 40_000_000
 MAX_WORK = int(os.environ.get("LSTM_DASHBOARD_MAX_WORK", DEFAULT_MAX_WORK))
 # Small layers do not run proportionally faster (each step has a fixed cost): count them as this wide.
 MIN_WORK_UNITS = 16
+# Each weight update costs about this much work on top of its arithmetic (measured: 7-33 µs per
+# update with batch 1), plus STEP_WORK per recurrent step of a sample: small batches are slow.
+UPDATE_WORK = 200
+STEP_WORK = 80
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,8 +155,8 @@ class ExperimentConfig:
             values = self.custom_values if self.custom_values else EXAMPLE_CUSTOM_VALUES
             try:
                 self._set("custom_values", task_registry.check_custom_values(_as_number_tuple(values)))
-            except (ValueError, TypeError) as problem:
-                raise ValueError(f"custom_values: {problem}") from None
+            except (ValueError, TypeError, OverflowError) as problem:
+                raise ValueError(f"custom_values={_short(values)}: {problem}") from None
         else:
             # Settings the task does not use keep their defaults, so that equal runs are equal configs.
             self._set("custom_values", ())
@@ -267,18 +271,25 @@ class ExperimentConfig:
         return cls(**{name: _parse(name, text) for name, text in params.items()})
 
 
-WORK_FORMULA = "epochs × samples (training + validation) × recurrent steps × units × cell factor"
+WORK_FORMULA = "epochs × (samples × recurrent steps × units + updates × steps)"
 
 
 def work_per_epoch(config) -> int:
-    """One epoch's share of the work cap (see `WORK_FORMULA`; units count as at least MIN_WORK_UNITS)."""
+    """One epoch's share of the work cap: every sample (training and validation) × its
+    recurrent steps × max(units, MIN_WORK_UNITS) × the cell's cost factor, plus each weight
+    update's fixed cost (UPDATE_WORK + STEP_WORK per recurrent step)."""
     train, validation = _sequence_counts(config.task, config.sequence_length, config.num_sequences,
                                          config.custom_values, config.custom_mode)
     topology = TOPOLOGIES[config.topology]
-    samples = (train + validation) * topology.samples_per_sequence(config.sequence_length)
+    per_sequence = topology.samples_per_sequence(config.sequence_length)
     steps = topology.recurrent_steps(config.sequence_length)
     width = max(config.units, MIN_WORK_UNITS) * CELLS[config.cell].cost_factor
-    return max(1, int(math.ceil(samples * steps * width)))
+    batch = config.batch_size
+    if not (isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1):
+        batch = per_sequence  # not chosen (or not yet checked): the smallest usual batch
+    updates = math.ceil(train * per_sequence / max(1, batch))
+    return max(1, int(math.ceil((train + validation) * per_sequence * steps * width
+                                + updates * (UPDATE_WORK + STEP_WORK * steps))))
 
 
 def max_epochs_for(config, sequence_length: int | None = None, units: int | None = None) -> int:
@@ -352,7 +363,7 @@ def _task_default(name: str, config) -> Any:
 def _checked_choice(name: str, value: Any) -> str:
     allowed = list(FIELDS[name].choices())
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name}={_short(value)!s} is not known: allowed {', '.join(allowed)}")
+        raise ValueError(f"{name}={_short(_quoted(value))} is not known: allowed {', '.join(allowed)}")
     return value
 
 
@@ -506,10 +517,14 @@ def resolve(values: Mapping[str, Any], source: str = "URL parameter") -> tuple[E
         try:
             chosen["custom_values"] = _as_number_tuple(values["custom_values"])
             task_registry.check_custom_values(chosen["custom_values"])
-        except (ValueError, TypeError) as problem:
+        except (ValueError, TypeError, OverflowError) as problem:
             messages.append(f"{source} `custom_values`: {problem} Using the example series instead.")
             chosen.pop("custom_values", None)
 
+    unused = [name for name in FIELDS if name in values and not FIELDS[name].applies(task)]
+    if unused:
+        messages.append(f"Ignored {source}{'s' if len(unused) > 1 else ''} "
+                        f"{', '.join(f'`{name}`' for name in unused)}: not used by the {task.label} task.")
     for name in FIELD_RANGES:
         if name not in values or values[name] is None or not FIELDS[name].applies(task):
             continue
@@ -542,7 +557,7 @@ def resolve(values: Mapping[str, Any], source: str = "URL parameter") -> tuple[E
         value = draft.get(name)
         high = limits[name][1]
         if value is not None and value > high and FIELDS[name].applies(task):
-            messages.append(f"{FIELDS[name].label} {_fmt(value)} is more than {why}: using {_fmt(high)}.")
+            messages.append(f"{source} `{name}={value:,}` is more than {why}; using {int(high):,}.")
             chosen[name] = FIELDS[name].kind(high)
             draft = _Draft(chosen)
     return ExperimentConfig(**chosen), messages
@@ -572,7 +587,11 @@ class _Draft:
         self.sequence_length = chosen.get("sequence_length") or _task_default("sequence_length", self)
         self.delay = chosen.get("delay", ExperimentConfig.delay)
         self.epochs = chosen.get("epochs") or default_epochs(self.task, self.topology)
-        self.batch_size = chosen.get("batch_size")
+        train = _sequence_counts(self.task, self.sequence_length, self.num_sequences, self.custom_values,
+                                 self.custom_mode)[0]
+        samples = frame_shapes(self.topology, self.sequence_length, train)[0][0]
+        self.batch_size = chosen.get("batch_size") or default_batch_size(self.task, self.topology,
+                                                                         self.sequence_length, samples)
 
     def get(self, name: str) -> Any:
         return getattr(self, name)

@@ -21,22 +21,27 @@ def lstm_param_count(units: int, features: int = 1) -> int:
     return CELLS["lstm"].param_count(units, features)
 
 
-def _formula(layer) -> str:
-    """A layer's parameter count as a formula with its numbers, from the cell registry or Dense's rule."""
+def _formula(layer, features: int | None = None) -> str:
+    """A layer's parameter count as a formula with its numbers, from the cell registry or Dense's rule.
+
+    `features` is what the layer reads per step (by default, the last axis of its input).
+    """
     kind = type(layer).__name__
+    if layer.count_params() == 0:
+        return "no weights"
+    features = int(layer.input.shape[-1]) if features is None else features
     cells = {cell.keras_class: cell for cell in CELLS.values()}
     if kind in cells:
-        return cells[kind].formula(layer.units, int(layer.input.shape[-1]))
+        return cells[kind].formula(layer.units, features)
     if kind == "Bidirectional":
         inner = cells[type(layer.forward_layer).__name__]
-        per_direction = inner.param_count(layer.forward_layer.units, int(layer.input.shape[-1]))
-        return f"2 directions × {inner.formula(layer.forward_layer.units, int(layer.input.shape[-1]))} = {2 * per_direction}"
+        per_direction = inner.param_count(layer.forward_layer.units, features)
+        return f"2 directions × ({inner.formula(layer.forward_layer.units, features)}) = {2 * per_direction}"
     if kind == "TimeDistributed":
-        return f"the same {_formula(layer.layer)} weights at every time step"
+        return f"{_formula(layer.layer, features)}, the same weights at every time step"
     if kind == "Dense":
-        inputs = int(layer.input.shape[-1])
-        return f"outputs · (inputs + 1) = {layer.units} · ({inputs} + 1) = {layer.units * (inputs + 1)}"
-    return "no weights" if layer.count_params() == 0 else ""
+        return f"outputs · (inputs + 1) = {layer.units} · ({features} + 1) = {layer.units * (features + 1)}"
+    return ""
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,9 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from lstm_core import FIELD_RANGES, ExperimentConfig, TOPOLOGIES, build_model, describe_model, frame, lstm_param_count
+from lstm_core import CELLS, FIELD_RANGES, ExperimentConfig, TOPOLOGIES, build_model, describe_model, frame, lstm_param_count
 
-TOPOLOGY_KEYS = ["one_to_one", "many_to_one", "many_to_many", "many_to_many_dense"]
+TUTORIAL_KEYS = ["one_to_one", "many_to_one", "many_to_many", "many_to_many_dense"]
+TOPOLOGY_KEYS = [*TUTORIAL_KEYS, "stacked", "encoder_decoder", "bidirectional", "one_to_many"]
+CELL_KEYS = ["lstm", "gru", "simple_rnn"]
 LENGTHS = [2, 3, 5, 8, 17, 50]
 
 
@@ -19,6 +21,10 @@ def expected_shapes(topology, n):
         "many_to_one": ((1, n, 1), (1, n)),
         "many_to_many": ((1, n, 1), (1, n, 1)),
         "many_to_many_dense": ((1, n, 1), (1, n, 1)),
+        "stacked": ((1, n, 1), (1, n, 1)),
+        "encoder_decoder": ((1, n, 1), (1, n, 1)),
+        "bidirectional": ((1, n, 1), (1, n, 1)),
+        "one_to_many": ((1, 1, 1), (1, n, 1)),
     }[topology]
 
 
@@ -27,6 +33,30 @@ def expected_params(topology, n, units):
     lstm = 4 * units * (units + 1 + 1)
     dense = units * n + n if topology == "many_to_one" else units * 1 + 1
     return lstm, dense
+
+
+def cell_params(cell, units, features):
+    """Counted by hand from the weight shapes: kernel (features, k·u), recurrent (u, k·u), bias."""
+    return {
+        "lstm": features * 4 * units + units * 4 * units + 4 * units,
+        "gru": features * 3 * units + units * 3 * units + 2 * 3 * units,  # reset_after: two biases
+        "simple_rnn": features * units + units * units + units,
+    }[cell]
+
+
+def expected_total(topology, cell, n, units):
+    first = cell_params(cell, units, 1)
+    second = cell_params(cell, units, units)
+    return {
+        "one_to_one": first + units + 1,
+        "many_to_one": first + units * n + n,
+        "many_to_many": first + units + 1,
+        "many_to_many_dense": first + units + 1,
+        "stacked": first + second + units + 1,
+        "encoder_decoder": first + second + units + 1,
+        "one_to_many": first + second + units + 1,
+        "bidirectional": 2 * first + 2 * units + 1,
+    }[topology]
 
 
 def weights(model):
@@ -40,8 +70,25 @@ def same_weights(a, b):
 # --------------------------------------------------------------------------- framing
 
 
-def test_registry_holds_exactly_the_topologies_tested_here():
+def test_registry_holds_exactly_the_topologies_and_cells_tested_here():
     assert sorted(TOPOLOGIES) == sorted(TOPOLOGY_KEYS)
+    assert sorted(CELLS) == sorted(CELL_KEYS)
+
+
+@pytest.mark.parametrize("topology", TOPOLOGY_KEYS)
+@pytest.mark.parametrize("cell", CELL_KEYS)
+def test_parameter_counts_of_every_topology_and_cell(topology, cell):
+    config = ExperimentConfig(topology=topology, cell=cell, sequence_length=7, units=3, epochs=1)
+    model = build_model(config)
+    description = describe_model(config)
+    assert model.count_params() == expected_total(topology, cell, 7, 3) == description["total_parameters"]
+    assert [row["parameters"] for row in description["layers"]] == [layer.count_params() for layer in model.layers]
+    # Every layer with weights shows a formula that ends in its own count.
+    for row in description["layers"]:
+        if row["parameters"]:
+            assert f"= {row['parameters']}" in row["formula"], row
+    assert description["recurrent_parameters"] == cell_params(cell, 3, 1)
+    assert description["recurrent_formula"].endswith(f"= {cell_params(cell, 3, 1)}")
 
 
 @pytest.mark.parametrize("topology", TOPOLOGY_KEYS)
@@ -60,6 +107,9 @@ def test_frame_is_the_tutorial_sequence_in_order(topology, n):
     X, y = frame(ExperimentConfig(topology=topology, sequence_length=n, epochs=1))
     sequence = np.array([i / n for i in range(n)], dtype=np.float32)
     assert np.array_equal(y.reshape(-1), sequence)
+    if topology == "one_to_many":  # it reads the first value only
+        assert np.array_equal(X.reshape(-1), sequence[:1])
+        return
     # An echo task: the inputs are the same values, in the same order.
     assert np.array_equal(X.reshape(-1), sequence)
 
@@ -93,6 +143,10 @@ def test_lstm_param_count_formula(units):
 @pytest.mark.parametrize("n, units", [(3, 1), (8, 2), (17, 7), (2, 64)])
 def test_param_counts_at_other_sizes(topology, n, units):
     model = build_model(ExperimentConfig(topology=topology, sequence_length=n, units=units, epochs=1))
+    assert model.count_params() == expected_total(topology, "lstm", n, units)
+    assert not model.non_trainable_weights
+    if topology not in TUTORIAL_KEYS:
+        return
     lstm, dense = expected_params(topology, n, units)
     assert model.get_layer("lstm").count_params() == lstm == lstm_param_count(units)
     assert model.count_params() == lstm + dense
@@ -108,16 +162,23 @@ def test_param_counts_at_other_sizes(topology, n, units):
 def test_layer_output_shapes(topology, n, units):
     model = build_model(ExperimentConfig(topology=topology, sequence_length=n, units=units, epochs=1))
     shapes = [tuple(layer.output.shape) for layer in model.layers]
-    timesteps = 1 if topology == "one_to_one" else n
+    timesteps = 1 if topology in ("one_to_one", "one_to_many") else n
     expected = {
         "one_to_one": [(None, 1, 1), (None, units), (None, 1)],
         "many_to_one": [(None, n, 1), (None, units), (None, n)],
         "many_to_many": [(None, n, 1), (None, n, units), (None, n, 1)],
         "many_to_many_dense": [(None, n, 1), (None, n, units), (None, n, 1)],
+        "stacked": [(None, n, 1), (None, n, units), (None, n, units), (None, n, 1)],
+        "encoder_decoder": [(None, n, 1), (None, units), (None, n, units), (None, n, units), (None, n, 1)],
+        "bidirectional": [(None, n, 1), (None, n, 2 * units), (None, n, 1)],
+        "one_to_many": [(None, 1, 1), (None, units), (None, n, units), (None, n, units), (None, n, 1)],
     }[topology]
     assert shapes == expected
     assert tuple(model.input.shape) == (None, timesteps, 1)
     head = model.layers[-1]
+    if topology not in TUTORIAL_KEYS:
+        assert isinstance(head, keras.layers.TimeDistributed)
+        return
     if topology == "many_to_many":
         assert isinstance(head, keras.layers.TimeDistributed)
         assert isinstance(head.layer, keras.layers.Dense)
@@ -160,7 +221,7 @@ def test_lstm_initial_bias_is_keras_default_forget_bias_one():
 # --------------------------------------------------------------------------- describe_model
 
 
-@pytest.mark.parametrize("topology", TOPOLOGY_KEYS)
+@pytest.mark.parametrize("topology", TUTORIAL_KEYS)
 @pytest.mark.parametrize("n, units", [(5, 5), (8, 3), (17, 12)])
 def test_describe_model(topology, n, units):
     config = ExperimentConfig(topology=topology, sequence_length=n, units=units, epochs=1)
@@ -206,7 +267,7 @@ def test_same_seed_gives_identical_initial_weights(topology):
     assert same_weights(first, weights(build_model(config.replace(epochs=7, learning_rate=0.5))))
 
 
-@pytest.mark.parametrize("topology", TOPOLOGY_KEYS)
+@pytest.mark.parametrize("topology", TUTORIAL_KEYS)
 def test_different_seed_gives_different_initial_weights(topology):
     config = ExperimentConfig(topology=topology, units=3, epochs=1, seed=123)
     first, other = build_model(config), build_model(config.replace(seed=124))
