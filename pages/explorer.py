@@ -40,6 +40,10 @@ def _tutorial_settings() -> None:
         st.session_state[name] = None
 
 
+def _default_batch(config: ExperimentConfig) -> int:
+    return config.replace(batch_size=None).batch_size
+
+
 def _resolved_settings() -> tuple[ExperimentConfig, list[str]]:
     """The config the controls (or a new URL) describe, clamped by `resolve`, and its messages.
 
@@ -48,9 +52,18 @@ def _resolved_settings() -> tuple[ExperimentConfig, list[str]]:
     from_url = controls.new_url_params(PAGE)
     if from_url is not None:
         config, messages = lstm_core.resolve(from_url, source="URL parameter")
+        # Shown until the next Train, so that the first rerun does not wipe them.
+        st.session_state["url_messages"] = messages
+        messages = []
     else:
         values = {name: st.session_state.get(name) for name in SETTINGS}
-        config, messages = lstm_core.resolve({k: v for k, v in values.items() if v not in (None, "")}, source="Setting")
+        values = {name: value for name, value in values.items() if value not in (None, "")}
+        previous = st.session_state.get("explorer_config")
+        if previous is not None and values.get("batch_size") == previous.batch_size == _default_batch(previous):
+            # A batch that was the default follows the other settings (one-to-one: the length).
+            values.pop("batch_size")
+        config, messages = lstm_core.resolve(values, source="Setting")
+    st.session_state["explorer_config"] = config
     for name in SETTINGS:
         st.session_state[name] = controls.widget_value(name, getattr(config, name))
     return config, messages
@@ -206,7 +219,7 @@ def rerun_when_tensorflow_is_loaded(waiting_text: str) -> None:
 def explorer_page() -> None:
     st.title("🔁 LSTM explorer")
     config, messages = sidebar()
-    controls.show_messages(messages)
+    controls.show_messages(st.session_state.get("url_messages", []) + messages)
     buttons = st.columns([1, 1, 4])
     train_pressed = buttons[0].button("Train", type="primary", width="stretch")
     stop_pressed = buttons[1].button("Stop", width="stretch", help="Stop after the current epoch, keeping the partial run.")
@@ -223,6 +236,7 @@ def explorer_page() -> None:
     # moment later, then compile the shape on screen (most first visitors train it).
     lstm_core.warm_up(delay=0.5, precompile=[config])
     if train_pressed:
+        st.session_state.pop("url_messages", None)
         train_now(config, progress_slot, chart_slot)
         handle = runs.current(PAGE)
         if handle.results:
