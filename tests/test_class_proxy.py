@@ -403,3 +403,61 @@ def test_a_replica_that_dies_stops_the_class_loudly(tmp_path):
     assert launched.process.wait(timeout=20) == 1
     assert "replica r0 exited" in launched.output()
     assert _children_gone(launched.status) == [], launched.output()
+
+
+# --------------------------------------------------------------------------------------------
+# The container: what deploy/Dockerfile installs and copies (docker itself is not run here)
+
+
+def test_the_container_lock_satisfies_requirements_txt():
+    from packaging.version import Version
+
+    from deploy import lock_requirements
+
+    lock_path = ROOT / "deploy" / "requirements.lock"
+    pinned = dict(line.split("==") for line in lock_path.read_text().splitlines() if line and not line.startswith("#"))
+    for requirement in lock_requirements.requirements():
+        if not lock_requirements.applies(requirement):
+            continue
+        name = lock_requirements.normalise(requirement.name)
+        assert name in pinned, f"{name} is in requirements.txt but not in deploy/requirements.lock (regenerate it)"
+        assert requirement.specifier.contains(Version(pinned[name]), prereleases=True), (
+            f"deploy/requirements.lock pins {name}=={pinned[name]}, outside requirements.txt's {requirement}"
+        )
+    # Complete: every pinned package's own Linux dependencies are pinned too (pip install
+    # --no-deps in the Dockerfile relies on it).
+    assert set(lock_requirements.closure(lock_requirements.requirements())) <= set(pinned)
+
+
+def _first_party_imports() -> set[str]:
+    """Top-level names of this repository's own modules that the app's code imports."""
+    import ast
+
+    own = {path.stem if path.suffix == ".py" else path.name for path in ROOT.iterdir()
+           if (path.suffix == ".py" or (path / "__init__.py").exists() or path.name == "pages") and path.name != "tests"}
+    sources = [ROOT / "dashboard.py", *(ROOT / "pages").glob("*.py")]
+    seen, names = set(), set()
+    while sources:
+        source = sources.pop()
+        if source in seen or not source.exists():
+            continue
+        seen.add(source)
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                       else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for module in modules:
+                top = module.split(".")[0]
+                if top in own:
+                    names.add(top)
+                    package = ROOT / top
+                    sources.extend(package.rglob("*.py") if package.is_dir() else [ROOT / f"{top}.py"])
+    return names
+
+
+def test_the_image_copies_every_module_the_app_imports():
+    ignore = (ROOT / "deploy" / "Dockerfile.dockerignore").read_text().splitlines()
+    copied = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    needed = _first_party_imports() | {"dashboard.py", "pages", ".streamlit"}
+    missing = sorted(name for name in needed if name not in copied and f"{name}.py" not in copied)
+    assert not missing, f"deploy/Dockerfile.dockerignore leaves out {missing}: the image would fail to import them"
+    assert "deploy" not in copied and "tests" not in copied and ".venv" not in copied
