@@ -9,7 +9,7 @@ import lstm_core
 from lstm_core import TOPOLOGIES, ExperimentConfig, compare, engine
 from lstm_core.config import max_epochs_for
 
-ALL = list(TOPOLOGIES)
+ALL = compare.default_topologies()  # the tutorial three and the plain-Dense twin
 # The tutorial's (epochs, batch size) per topology at sequence length 5.
 TUTORIAL = {"one_to_one": (1000, 5), "many_to_one": (500, 1), "many_to_many": (1000, 1), "many_to_many_dense": (1000, 1)}
 EPOCHS = 20  # short runs; sequence length 5 and 5 units share compiled shapes with the page tests
@@ -56,7 +56,7 @@ def test_tutorial_budget_gives_each_topology_its_own_epochs_and_batch():
     assert [c.topology for c in configs] == ALL
     assert {c.topology: (c.epochs, c.batch_size) for c in configs} == TUTORIAL
     assert all((c.sequence_length, c.units, c.seed, c.learning_rate) == (5, 5, 3, 0.01) for c in configs)
-    assert compare.tutorial_epochs_text() == "1000 / 500 / 1000 / 1000"
+    assert compare.tutorial_epochs_text(ALL) == "1000 / 500 / 1000 / 1000"
 
 
 def test_equal_budget_gives_every_topology_the_same_epochs_and_its_own_batch():
@@ -67,10 +67,13 @@ def test_equal_budget_gives_every_topology_the_same_epochs_and_its_own_batch():
 
 def test_equal_epochs_are_clamped_to_each_topologys_work_cap_with_a_message():
     configs, messages = compare.comparison_configs(["one_to_one", "many_to_one"], sequence_length=50, units=64,
-                                                   budget="equal", epochs=5000)
-    caps = [max_epochs_for(c.topology, 50, 64) for c in configs]
-    assert [c.epochs for c in configs] == caps and caps[0] < 5000
-    assert len(messages) == 1 and "One-to-one, Many-to-one" in messages[0] and f"{caps[0]:,}" in messages[0]
+                                                   budget="equal", epochs=20000)
+    caps = [max_epochs_for(c) for c in configs]
+    assert [c.epochs for c in configs] == caps and max(caps) < 20000
+    text = "\n".join(messages)
+    # Each topology's message names it (their caps differ), and says what it keeps.
+    for config in configs:
+        assert f"{TOPOLOGIES[config.topology].label}: " in text and f"using {config.epochs:,}" in text
 
 
 def test_out_of_range_shared_settings_are_clamped_with_messages():
@@ -99,7 +102,7 @@ def test_repeated_keys_give_one_config_each():
 def test_runner_passes_each_entry_its_own_config_in_tutorial_mode(monkeypatch):
     seen = []
 
-    def fake_train(config, callbacks=(), data=None):
+    def fake_train(config, callbacks=()):
         seen.append(config)
         return engine.TrainingResult(config=config, losses=np.array([0.5, 0.1]), targets=np.zeros(5),
                                      predictions=np.zeros(5), model=None, seconds=0.0)
@@ -136,13 +139,21 @@ def test_each_entry_is_trained_with_its_own_config():
     np.testing.assert_array_equal(alone.losses, entries[1].result.losses)
 
 
-def test_a_non_finite_loss_fails_that_entry_only_and_says_why():
+def test_a_non_finite_loss_fails_that_entry_only_and_says_why(monkeypatch):
     configs = equal_configs(["one_to_one", "many_to_many", "many_to_one"])
-    X, _ = lstm_core.frame(configs[1])
-    bad = {"many_to_many": (X, np.full((1, 5, 1), np.nan, dtype=np.float32))}
-    entries = compare.run_comparison(configs, data=bad)
+    real_run = engine._CompiledShape.run
+
+    def nan_for_many_to_many(self, state, config, num_epochs, data):
+        new_state, losses, val_losses = real_run(self, state, config, num_epochs, data)
+        if config.topology == "many_to_many" and state.epochs_done <= 1 < state.epochs_done + num_epochs:
+            losses = losses.copy()
+            losses[1 - state.epochs_done] = np.nan  # the loss of epoch 2
+        return new_state, losses, val_losses
+
+    monkeypatch.setattr(engine._CompiledShape, "run", nan_for_many_to_many)
+    entries = compare.run_comparison(configs)
     assert [entry.failed for entry in entries] == [False, True, False]
-    assert "NaN or infinite at epoch 1" in entries[1].error
+    assert "NaN or infinite at epoch 2" in entries[1].error
     assert entries[1].status.startswith("failed: ")
     assert entries[1].result is not None and entries[1].result.stop_reason == "non_finite_loss"
     assert entries[0].result.epochs_completed == entries[2].result.epochs_completed == EPOCHS
@@ -158,8 +169,10 @@ def test_an_exception_fails_that_entry_only_and_records_it():
         return [RaiseAt(ValueError("boom"))] if config.topology == "many_to_many" else []
 
     entries = compare.run_comparison(configs, callbacks_for=callbacks_for)
-    assert [entry.error for entry in entries] == [None, "ValueError: boom", None]
-    assert entries[1].result is None and entries[1].status == "failed: ValueError: boom"
+    assert [entry.failed for entry in entries] == [False, True, False]
+    # The page gets the kind of error only; its text (which may hold server paths) stays in the log.
+    assert "ValueError" in entries[1].error and "boom" not in entries[1].error
+    assert entries[1].result is None and entries[1].status.startswith("failed: training raised ValueError")
     assert all(entries[i].result.epochs_completed == EPOCHS for i in (0, 2))
     row = compare.table_rows(entries, 1e-3)[1]
     assert row["epochs"] is None and row["final MSE"] is None and row["parameters"] == 146
@@ -173,7 +186,7 @@ def test_an_exception_while_preparing_callbacks_fails_that_entry_only():
         return []
 
     entries = compare.run_comparison(equal_configs(["one_to_one", "many_to_one"]), callbacks_for=callbacks_for)
-    assert entries[0].error == "RuntimeError: no chart" and entries[1].status == "ok"
+    assert "RuntimeError" in entries[0].error and entries[1].status == "ok"
 
 
 def test_a_base_exception_that_is_not_an_exception_propagates_and_stops_the_rest():
@@ -251,8 +264,10 @@ def test_max_curve_difference():
 def test_time_distributed_and_plain_dense_agree_on_shared_weights(sequence_length, units, seed):
     check = compare.dense_check(sequence_length, units, seed)
     assert check.max_abs_difference <= 1e-6
-    expected_params = lstm_core.lstm_param_count(units) + units + 1
-    assert check.time_distributed_parameters == check.dense_parameters == expected_params
+    # The tutorial's count, 146 for 5 units: 4·5·(5+1+1) LSTM weights plus Dense(1)'s 5 + 1.
+    if units == 5:
+        assert check.time_distributed_parameters == check.dense_parameters == 146
+    assert check.time_distributed_parameters == check.dense_parameters
     assert len(check.time_distributed_outputs) == len(check.dense_outputs) == sequence_length
     np.testing.assert_allclose(check.time_distributed_outputs, check.dense_outputs, atol=1e-6)
     # Not a trivial agreement: the outputs vary along the sequence.
@@ -272,14 +287,62 @@ def test_dense_check_rejects_weights_of_the_wrong_shapes():
         compare.dense_check(5, 5, 7, weights=[np.zeros((2, 2))])
 
 
-def test_comparison_run_records_entries_and_what_it_did_not_reach():
-    configs = equal_configs(["one_to_one", "many_to_one", "many_to_many"])
-    run = compare.ComparisonRun(configs)
-    assert not run.wait(0) and run.not_trained == configs
-    for entry in compare.iter_comparison(configs):
-        run.record(entry)
-        break  # as if the user pressed Stop during the first topology
-    run.interrupted = True
-    run.finished.set()
-    assert run.wait(0) and [entry.name for entry in run.entries] == ["one_to_one"]
-    assert [config.topology for config in run.not_trained] == ["many_to_one", "many_to_many"]
+def test_dense_check_builds_its_own_models_so_sessions_share_none(monkeypatch):
+    """Two checks never get the same Keras model: a model shared between sessions would have its
+    weights set by one while another reads its outputs (the bug an lru_cache of models had)."""
+    from lstm_core import model as model_module
+
+    built = []
+    real_build = model_module.build_model
+
+    def recording_build(config):
+        built.append(real_build(config))
+        return built[-1]
+
+    monkeypatch.setattr(model_module, "build_model", recording_build)
+    compare.dense_check(5, 5, 7)
+    compare.dense_check(5, 5, 8)
+    assert len(built) == 4 and len({id(model) for model in built}) == 4
+
+
+def test_dense_checks_in_threads_at_once_match_checks_alone():
+    import threading
+
+    seeds = list(range(20, 28))
+    alone = {seed: compare.dense_check(6, 4, seed) for seed in seeds}
+    together: dict = {}
+    barrier = threading.Barrier(len(seeds))
+
+    def check(seed):
+        barrier.wait()
+        together[seed] = compare.dense_check(6, 4, seed)
+
+    threads = [threading.Thread(target=check, args=(seed,)) for seed in seeds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for seed in seeds:
+        assert together[seed].dense_outputs == alone[seed].dense_outputs, seed
+
+
+# --------------------------------------------------------------------------- settings from a URL
+
+
+def test_resolve_settings_round_trips_through_the_url():
+    settings, configs, messages = compare.resolve_settings(
+        {"topologies": "many_to_one,one_to_one", "budget": "equal", "epochs": "40", "units": "7", "threshold": "0.0001"})
+    assert messages == []
+    again, configs_again, _ = compare.resolve_settings(settings.to_query_params())
+    assert again == settings and configs_again == configs
+    assert [c.topology for c in configs] == ["many_to_one", "one_to_one"] and {c.epochs for c in configs} == {40}
+
+
+def test_resolve_settings_replaces_nonsense_with_messages():
+    settings, configs, messages = compare.resolve_settings(
+        {"topologies": "nope,many_to_one", "budget": "lavish", "threshold": "abc", "units": "0", "x": "1", "y": "2"})
+    assert settings.topologies == ("many_to_one",) and settings.budget == "tutorial"
+    assert settings.threshold == compare.DEFAULT_THRESHOLD and configs[0].units == 1
+    text = "\n".join(messages)
+    for fragment in ("nope", "budget=lavish", "threshold=abc", "units=0", "2 unknown"):
+        assert fragment in text, fragment
