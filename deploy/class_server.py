@@ -272,11 +272,21 @@ def run(args: argparse.Namespace) -> int:
         _say("stopped")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def default_replicas() -> int:
+    """One per core (a process uses about one), but no more than the memory holds (~1 GiB each)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        memory_gib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (ValueError, OSError, AttributeError):
+        memory_gib = cores
+    return max(1, min(cores, int(memory_gib) - 1))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    replicas = default_replicas()
     parser = argparse.ArgumentParser(description="N Streamlit replicas of the dashboard behind nginx (sticky sessions).")
-    parser.add_argument("--replicas", type=int, default=max(1, cores),
-                        help=f"Streamlit processes (default: one per core, {max(1, cores)} here)")
+    parser.add_argument("--replicas", type=int, default=replicas,
+                        help=f"Streamlit processes (default: one per core within memory, {replicas} here)")
     parser.add_argument("--port", type=int, default=8501, help="nginx's port (default 8501)")
     parser.add_argument("--address", default="0.0.0.0",
                         help="nginx's address (default 0.0.0.0: the classroom network; 127.0.0.1 for this machine only)")
