@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import threading
 
 import numpy as np
-import pytest
 
 import lstm_core
 from lstm_core import ExperimentConfig
@@ -78,21 +76,23 @@ def test_threads_sharing_one_compiled_shape_are_bit_identical():
         np.testing.assert_array_equal(result.predictions, lone.predictions)
 
 
-def test_no_session_state_in_shared_caches():
-    """Nothing per user is cached for everyone: the pages use no st.cache_resource at all."""
-    from pathlib import Path
+def test_two_sessions_share_no_result_and_no_model():
+    """Per-user results live in each session: another session's run never shows up, and no
+    Keras model object is shared (a cache shared by all users would hand out the same one)."""
+    first = app(ExperimentConfig(epochs=30, seed=1).to_query_params()).run()
+    second = app(ExperimentConfig(epochs=30, seed=2).to_query_params()).run()
+    click(first, "Train")
+    assert "result" not in second.session_state
+    click(second, "Train")
+    one, two = first.session_state["result"], second.session_state["result"]
+    assert one is not two and one.model is not two.model
+    assert (one.config.seed, two.config.seed) == (1, 2)
+    assert not np.array_equal(one.losses, two.losses)
 
-    root = Path(__file__).resolve().parent.parent
-    sources = [root / "dashboard.py", *sorted((root / "pages").glob("*.py")), *sorted((root / "lstm_core").glob("*.py"))]
-    for source in sources:
-        text = source.read_text()
-        assert "cache_resource" not in text, source
-        assert not re.search(r"(set_random_seed|clear_session)\(", text), source
 
-
-@pytest.mark.parametrize("config", [ExperimentConfig(epochs=50), ExperimentConfig(topology="many_to_one", epochs=50)])
-def test_interrupted_session_keeps_partial_run_and_next_run_starts_clean(config):
-    """Stop mid-run (what a rerun signal does in the page), then train again from scratch."""
+def test_an_interrupted_session_keeps_its_partial_run_and_trains_again_from_scratch(monkeypatch):
+    """A page session whose run is told to stop mid-way (what the live chart does when Streamlit
+    interrupts it) keeps the partial run, shows its epoch, and the next Train starts afresh."""
     import keras
 
     class StopAt(keras.callbacks.Callback):
@@ -100,8 +100,17 @@ def test_interrupted_session_keeps_partial_run_and_next_run_starts_clean(config)
             if epoch == 20:
                 self.model.stop_training = True
 
-    partial = lstm_core.train(config, callbacks=[StopAt()])
+    real_train = lstm_core.train
+    at = app({"epochs": "300"}).run()
+    with monkeypatch.context() as patch:
+        patch.setattr(lstm_core, "train", lambda config, callbacks=(): real_train(config, [*callbacks, StopAt()]))
+        click(at, "Train")
+    assert not at.exception
+    partial = at.session_state["result"]
     assert partial.stop_reason == "stopped" and partial.epochs_completed == 21
-    fresh = lstm_core.train(config)
-    assert fresh.stop_reason is None and fresh.epochs_completed == 50
+    assert any("epoch 21 / 300" in p.proto.text for p in at.get("progress"))
+    assert len(traces(figure_titled(at, "Training loss"))["One-to-one"][1]) == 21
+    click(at, "Train")
+    fresh = at.session_state["result"]
+    assert fresh.stop_reason is None and fresh.epochs_completed == 300
     np.testing.assert_array_equal(fresh.losses[:21], partial.losses)

@@ -1,8 +1,15 @@
-"""Streamlit must not clear Keras's global state between runs: other sessions are mid-build."""
+"""Streamlit must not clear Keras's global state between runs: other sessions are mid-build.
+
+app/patches.py replaces Streamlit's private after-run clean-up once per process; these tests
+check that it takes, that it is still in place after page runs, that it protects a compile in
+another thread, and that a Streamlit without the function makes it fail loudly.
+"""
 
 from __future__ import annotations
 
 import threading
+
+import pytest
 
 import lstm_core
 from lstm_core import ExperimentConfig
@@ -13,13 +20,27 @@ def test_a_page_run_leaves_keras_global_state_alone():
     lstm_core.backend.load()
     from keras.src.backend.common import global_state
 
-    app().run()  # installs the patch (dashboard.main) before the run's clean-up
+    app().run()
+    from app import patches
+
+    assert patches.is_installed()
     tracker = global_state.GLOBAL_STATE_TRACKER
     at = app().run()
     assert not at.exception
     # Streamlit 1.67 would have called keras.backend.clear_session(), replacing the tracker
     # of every thread; a compile running in another session's thread would then fail.
     assert global_state.GLOBAL_STATE_TRACKER is tracker
+    assert patches.is_installed()
+
+
+def test_a_streamlit_without_the_clean_up_function_fails_loudly(monkeypatch):
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from app import patches
+
+    monkeypatch.delattr(script_runner, "_clean_problem_modules")
+    with pytest.raises(patches.StreamlitChangedError, match="_clean_problem_modules"):
+        patches.keep_keras_state_between_runs()
 
 
 def test_compiles_in_one_thread_survive_page_runs_in_another():
