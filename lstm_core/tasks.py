@@ -79,18 +79,23 @@ def memory_sequences(rng, num_sequences, sequence_length):
     return inputs, targets
 
 
-def custom_windows(values, sequence_length, mode):
-    """Windows of `sequence_length` values of a series scaled into [0, 1] (stride 1).
+def scaled_series(values):
+    """A series scaled into [0, 1] by its own minimum and maximum."""
+    series = np.asarray(values, dtype=np.float64)
+    low, high = series.min(), series.max()
+    return (series - low) / (high - low) if high > low else np.zeros_like(series)
+
+
+def custom_windows(series, sequence_length, mode):
+    """Windows of `sequence_length` values of an (already scaled) series, stride 1.
 
     mode "echo": the target is the window itself; "next": the window one step later.
     """
-    series = np.asarray(values, dtype=np.float64)
-    low, high = series.min(), series.max()
-    scaled = (series - low) / (high - low) if high > low else np.zeros_like(series)
+    series = np.asarray(series, dtype=np.float64)
     shift = 1 if mode == "next" else 0
-    count = len(scaled) - sequence_length - shift + 1
+    count = len(series) - sequence_length - shift + 1
     starts = np.arange(max(count, 0))[:, None] + np.arange(sequence_length)[None, :]
-    return scaled[starts], scaled[starts + shift]
+    return series[starts], series[starts + shift]
 
 
 # --------------------------------------------------------------------------- the registry
@@ -372,7 +377,8 @@ def make_data(config) -> TaskData:
     task = TASKS[config.task]
     n = config.sequence_length
     if task.generator is None:
-        train, held_out = custom_split(config.custom_values, n, config.custom_mode)
+        # Scaled as one series, then split: both parts share one scale.
+        train, held_out = custom_split(tuple(scaled_series(config.custom_values)), n, config.custom_mode)
         parts = [custom_windows(train, n, config.custom_mode)]
         parts.append(custom_windows(held_out, n, config.custom_mode) if held_out else
                      (np.zeros((0, n)), np.zeros((0, n))))
