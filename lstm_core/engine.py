@@ -38,6 +38,10 @@ FIRST_CHUNK = 16
 TARGET_CHUNK_SECONDS = 0.05
 # Compiled shapes kept (least recently used dropped first): bounds memory on a shared server.
 MAX_CACHED_SHAPES = 16
+# Weight snapshots kept per run, spread over its epochs, for replaying how it learned; fewer
+# when the model is big, so that one result never holds more than SNAPSHOT_FLOATS numbers.
+MAX_SNAPSHOTS = 50
+SNAPSHOT_FLOATS = 2_000_000
 
 # Keras's Adam defaults; the update below is written exactly as keras.optimizers.Adam's.
 BETA_1 = 0.9
@@ -51,6 +55,20 @@ _execution_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 STOPPED = "stopped"
 NON_FINITE_LOSS = "non_finite_loss"
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The trainable weights after `epoch` epochs (0: the initial weights), as NumPy arrays."""
+
+    epoch: int
+    weights: tuple
+
+
+def snapshot_epochs(epochs: int, num_params: int) -> list[int]:
+    """The epochs at which a run keeps its weights: 0, the last, and evenly spread between."""
+    count = max(2, min(MAX_SNAPSHOTS, SNAPSHOT_FLOATS // max(num_params, 1)))
+    return sorted({int(round(value)) for value in np.linspace(0, epochs, min(count, epochs + 1))})
 
 
 @dataclasses.dataclass
@@ -72,6 +90,8 @@ class TrainingResult:
         val_targets, val_predictions: the held-out targets and final predictions, flat.
         data: the run's framed data (training and validation X, y and the raw sequences).
         compile_seconds: the part of `seconds` spent compiling the shape (or waiting for it).
+        snapshots: the weights at up to MAX_SNAPSHOTS epochs spread over the run (epoch 0 and
+            the last completed epoch included), for replaying how it learned.
     """
 
     config: ExperimentConfig
@@ -86,6 +106,7 @@ class TrainingResult:
     val_predictions: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.float32))
     data: FramedData | None = None
     compile_seconds: float = 0.0
+    snapshots: tuple = ()
 
     @property
     def epochs_completed(self) -> int:
@@ -141,6 +162,22 @@ class TrainingResult:
         inputs, targets = self._sequences(split)
         X, _ = TOPOLOGIES[self.config.topology].frame(inputs[index:index + 1], targets[index:index + 1])
         return X
+
+    def predictions_at(self, snapshot: Snapshot, split: str = "train") -> np.ndarray:
+        """The predictions (flat) the weights of a snapshot give, on the training or validation inputs."""
+        X = self.data.X if split == "train" else self.data.X_val
+        compiled = _compiled_for(self.config)
+        import tensorflow as tf
+
+        state = _State([tf.constant(w) for w in snapshot.weights], [], [], None, snapshot.epoch)
+        return compiled.predict(state, tf.constant(X))
+
+    def model_at(self, snapshot: Snapshot):
+        """A new Keras model holding the weights of a snapshot (for looking inside at that epoch)."""
+        model = build_model(self.config)
+        for variable, value in zip(model.trainable_variables, snapshot.weights):
+            variable.assign(value)
+        return model
 
     def _sequences(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         if split not in ("train", "validation"):
@@ -418,6 +455,8 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
     state = compiled.initial_state(model)
     # Checkpoints to replay from: the start of the current chunk and of the one before.
     checkpoints = [state]
+    snapshot_at = snapshot_epochs(config.epochs, sum(int(np.prod(p.shape)) for p in state.params))
+    snapshots = [_snapshot(state)]
     losses = np.empty(config.epochs, dtype=np.float32)
     val_losses = np.empty(config.epochs if compiled.has_validation else 0, dtype=np.float32)
     reported = 0  # epochs whose loss the callbacks have seen
@@ -433,6 +472,10 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
         chunk = FIRST_CHUNK
         while state.epochs_done < config.epochs and stop_reason is None:
             count = min(chunk, config.epochs - state.epochs_done, MAX_CHUNK)
+            # End the chunk at the next snapshot's epoch: its weights are then at hand.
+            due = [epoch for epoch in snapshot_at if epoch > state.epochs_done]
+            if due:
+                count = min(count, due[0] - state.epochs_done)
             chunk_started = time.perf_counter()
             chunk_start = state
             state, chunk_losses, chunk_val_losses = compiled.run(state, config, count, data)
@@ -459,6 +502,8 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
                 if model.stop_training:
                     stop_reason = STOPPED
                     break
+            if stop_reason is None and valid == count and state.epochs_done in snapshot_at:
+                snapshots.append(_snapshot(state))
             if stop_reason == STOPPED:
                 # Keep exactly what was learned up to the epoch that asked to stop.
                 state = _replay(compiled, config, data, [*checkpoints, state], reported)
@@ -469,6 +514,8 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
                 state = _replay(compiled, config, data, [*checkpoints, state], max(reported - 1, 0))
     finally:
         _assign(model, state)
+    if snapshots[-1].epoch != state.epochs_done:
+        snapshots.append(_snapshot(state))  # the run stopped early: its final weights
     predictions = compiled.predict(state, data.X)
     val_predictions = compiled.predict(state, data.X_val)
     logs = {"loss": float(losses[reported - 1])} if reported else {}
@@ -489,7 +536,12 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
         val_predictions=val_predictions,
         data=framed,
         compile_seconds=compile_seconds,
+        snapshots=tuple(snapshots),
     )
+
+
+def _snapshot(state: _State) -> Snapshot:
+    return Snapshot(state.epochs_done, tuple(np.array(p) for p in state.params))
 
 
 def _replay(compiled: _CompiledShape, config: ExperimentConfig, data: _Tensors, checkpoints: list,

@@ -216,3 +216,53 @@ def test_reverse_causal_many_to_many_fails_where_whole_sequence_readers_succeed(
     for topology in ("encoder_decoder", "bidirectional", "many_to_one"):
         other = val_mse("reverse", topology, seed)
         assert causal >= 10 * other, (topology, causal, other)
+
+
+# --------------------------------------------------------------------------- weight snapshots
+
+
+def test_snapshots_spread_over_the_run_replay_its_predictions():
+    config = ExperimentConfig(task="delay", topology="many_to_many", sequence_length=4, num_sequences=8, epochs=120)
+    result = lstm_core.train(config)
+    epochs = [snapshot.epoch for snapshot in result.snapshots]
+    assert epochs[0] == 0 and epochs[-1] == 120 and len(epochs) == 50 == len(set(epochs))
+    assert max(np.diff(epochs)) <= 3  # evenly spread
+    initial = lstm_core.build_model(config)
+    for kept, built in zip(result.snapshots[0].weights, initial.get_weights()):
+        assert np.array_equal(kept, built)
+    np.testing.assert_allclose(result.predictions_at(result.snapshots[-1], "validation"), result.val_predictions,
+                               atol=1e-6)
+    # A snapshot in the middle is what a run of that many epochs ends with.
+    middle = result.snapshots[25]
+    shorter = lstm_core.train(config.replace(epochs=middle.epoch))
+    np.testing.assert_allclose(result.predictions_at(middle), shorter.predictions, atol=1e-6)
+    model = result.model_at(middle)
+    np.testing.assert_allclose(np.asarray(model(result.data.X)).reshape(-1), shorter.predictions, atol=1e-5)
+
+
+def test_a_stopped_run_keeps_its_last_weights_as_the_last_snapshot():
+    config = ExperimentConfig(epochs=300)
+
+    class StopAt(lstm_core.LossRecorder):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if epoch == 100:
+                self.model.stop_training = True
+
+    result = lstm_core.train(config, callbacks=[StopAt()])
+    assert result.snapshots[-1].epoch == 101 == result.epochs_completed
+    assert all(snapshot.epoch <= 101 for snapshot in result.snapshots)
+    np.testing.assert_allclose(result.predictions_at(result.snapshots[-1]), result.predictions, atol=1e-6)
+
+
+def test_snapshots_of_a_big_model_stay_within_the_memory_bound(monkeypatch):
+    from lstm_core import engine
+
+    config = ExperimentConfig(task="delay", topology="bidirectional", units=64, sequence_length=8, num_sequences=4,
+                              epochs=100)
+    params = lstm_core.build_model(config).count_params()
+    monkeypatch.setattr(engine, "SNAPSHOT_FLOATS", 10 * params)  # room for ten snapshots
+    result = lstm_core.train(config)
+    floats = sum(sum(w.size for w in snapshot.weights) for snapshot in result.snapshots)
+    assert floats <= engine.SNAPSHOT_FLOATS
+    assert len(result.snapshots) == 10
