@@ -57,7 +57,10 @@ def _resolved_settings() -> tuple[ExperimentConfig, list[str]]:
         messages = []
     else:
         values = {name: st.session_state.get(name) for name in SETTINGS}
-        values = {name: value for name, value in values.items() if value not in (None, "")}
+        task = lstm_core.TASKS.get(values.get("task"), lstm_core.TASKS[ExperimentConfig.task])
+        # Only the settings of the chosen task (the others keep their last values in the session).
+        values = {name: value for name, value in values.items()
+                  if value not in (None, "") and FIELDS[name].applies(task)}
         previous = st.session_state.get("explorer_config")
         if previous is not None and values.get("batch_size") == previous.batch_size == _default_batch(previous):
             # A batch that was the default follows the other settings (one-to-one: the length).
@@ -65,7 +68,8 @@ def _resolved_settings() -> tuple[ExperimentConfig, list[str]]:
         config, messages = lstm_core.resolve(values, source="Setting")
     st.session_state["explorer_config"] = config
     for name in SETTINGS:
-        st.session_state[name] = controls.widget_value(name, getattr(config, name))
+        if config.applies(name) or name not in st.session_state:
+            st.session_state[name] = controls.widget_value(name, getattr(config, name))
     return config, messages
 
 

@@ -1,0 +1,99 @@
+"""Every URL of the app, entered first on a freshly started server, gives the same app.
+
+Streamlit's "pages directory" mode runs a page file alone when a fresh server's first request is
+that page's URL (a shared link); the app must still have its title, its navigation with exactly
+its pages, its emoji icons, the wide layout, and working training (app/shell.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+import harness
+
+PAGES = ["Explorer", "Compare topologies"]
+
+
+def _navigation(page, timeout: float = 15.0) -> list[str]:
+    """The navigation's links once they are the app's (a page entered first may show Streamlit's
+    own list of the folder's files for a moment, before the app's navigation replaces it)."""
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.wait_for(state="visible")
+    deadline = time.perf_counter() + timeout
+    while True:
+        links = [re.sub(r"\s+", " ", text).strip() for text in nav.get_by_role("link").all_inner_texts()]
+        if [re.sub(r"^\W+\s*", "", link) for link in links] == PAGES or time.perf_counter() > deadline:
+            return links
+        page.wait_for_timeout(100)
+
+
+def _check_frame(page) -> None:
+    links = _navigation(page)
+    # The tab title is the app's (pages-directory mode would show the file name, "compare").
+    page.wait_for_function("() => document.title === 'LSTM explorer'", timeout=15_000)
+    # Each link is the emoji icon and the title (no Material icon font: offline classrooms).
+    assert [re.sub(r"^\W+\s*", "", link) for link in links] == PAGES, links
+    assert links[0].startswith("🔁") and links[1].startswith("⚖️"), links
+    width = page.get_by_test_id("stMainBlockContainer").bounding_box()["width"]
+    assert width > 900, f"narrow layout: the main block is {width:.0f} px wide"
+
+
+def _train_explorer(page) -> None:
+    harness.wait_for_controls(page)
+    harness.set_number(page, "epochs", 200)
+    harness.main_button(page, "Train").click()
+    harness.wait_for_text(page, re.compile(r"^epoch 200 / 200 · loss"), timeout=90_000)
+    harness.wait_for_figures(page, "(figures, arg, titleOf) => figures.some(f => titleOf(f).startsWith('Target vs prediction'))")
+    assert page.locator(harness.FAILURE_SELECTOR).count() == 0
+    assert harness.warning_texts(page) == []
+
+
+def _train_compare(page) -> None:
+    train_all = harness.main_button(page, "Train all")
+    train_all.wait_for(state="visible", timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_text("Equal epochs", exact=True).click()
+    epochs = page.locator(".st-key-compare_epochs input")
+    harness.expect(epochs).to_be_enabled()
+    epochs.fill("60")
+    epochs.press("Enter")
+    harness.wait_for_query(page, {"epochs": "60", "budget": "equal"})
+    train_all.click()
+    harness.wait_until_idle(page, timeout=120_000)
+    harness.wait_for_figures(page, "(figures, arg, titleOf) => figures.some(f => titleOf(f).startsWith("
+                                   "'Training loss per topology') && f.traces.every(t => t.y.length === 60))",
+                             timeout=120_000)
+    assert page.locator(harness.FAILURE_SELECTOR).count() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("path", ["/", "/compare"])
+def test_each_url_entered_first_on_a_fresh_server_is_the_whole_app(request, browser, path):
+    name = "entry" + (path.replace("/", "-") if path != "/" else "-root")
+    server = harness.AppServer(name=name, log_path=harness.ARTIFACTS / f"server-{name}.log")
+    request.addfinalizer(server.stop)
+    server.start()
+    context = browser.new_context(viewport=harness.VIEWPORT)
+    request.addfinalizer(context.close)
+    watch = harness.PageWatch(context)
+    page = context.new_page()
+    page.goto(server.url(path))
+    if path == "/compare":
+        _check_frame(page)
+        _train_compare(page)
+    else:
+        harness.wait_for_controls(page)
+        _check_frame(page)
+        _train_explorer(page)
+    harness.screenshot(page, f"entered-first{name[5:]}")
+    # The other page, reached by its link, is the same app too.
+    other = PAGES[0] if path == "/compare" else PAGES[1]
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=other).click()
+    harness.wait_until_idle(page)
+    _check_frame(page)
+    assert page.locator(harness.FAILURE_SELECTOR).count() == 0
+    problems = watch.problems(server.origin) + [f"server log: {e}" for e in server.log_errors()]
+    assert not problems, "\n".join(problems)
