@@ -86,9 +86,14 @@ class CellWeights:
         return ACTIVATIONS[self.recurrent_activation](x)
 
 
-def _cell_weights(cell) -> CellWeights:
+def _cell_weights(cell, values: dict | None = None) -> CellWeights:
+    """The cell's weights: its variables' values, or those in `values` (id(variable) -> array)."""
+
     def array(variable):
-        return None if variable is None else np.asarray(variable.numpy(), dtype=np.float64)
+        if variable is None:
+            return None
+        value = values.get(id(variable), variable) if values else variable
+        return np.asarray(keras_value(value), dtype=np.float64)
 
     recurrent = getattr(cell, "recurrent_activation", None)
     return CellWeights(
@@ -100,6 +105,13 @@ def _cell_weights(cell) -> CellWeights:
         units=int(cell.units),
         reset_after=bool(getattr(cell, "reset_after", False)),
     )
+
+
+def keras_value(value):
+    """A Keras variable's (or a tensor's, or an array's) value as a NumPy array."""
+    import keras
+
+    return keras.ops.convert_to_numpy(value.value if hasattr(value, "value") else value)
 
 
 # --------------------------------------------------------------------------- one step per cell
@@ -549,18 +561,29 @@ def _readers(model, layer) -> tuple[str, ...]:
     )
 
 
-def trace_model(model, X) -> list[LayerTrace]:
+def trace_model(model, X, weights=None) -> list[LayerTrace]:
     """Every recurrent layer of a functional Keras model over the batch X, step by step.
 
     X is what the model takes, (samples, timesteps, features). Returns one `LayerTrace` per
     recurrent layer in the model's layer order, two (forward, backward) for a Bidirectional.
-    The traces are computed from the current weights, in float64.
+    The traces are computed in float64 from the model's current weights, or from `weights`:
+    arrays in the order of `model.trainable_variables` (a weight snapshot of the run), which
+    looks at the model as it was then without building another one.
     """
-    import keras
-
     recurrent, counts, submodel = _feeds(model)
-    fed = _flat(submodel(np.asarray(X, dtype=np.float32), training=False))
-    fed = [np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64) for value in fed]
+    X = np.asarray(X, dtype=np.float32)
+    values = None
+    if weights is None:
+        fed = submodel(X, training=False)
+    else:
+        if len(weights) != len(model.trainable_variables):
+            raise ValueError(f"weights has {len(weights)} arrays; the model has "
+                             f"{len(model.trainable_variables)} trainable variables")
+        values = {id(variable): np.asarray(value) for variable, value in zip(model.trainable_variables, weights)}
+        trainable = [values[id(variable)] for variable in submodel.trainable_variables]
+        non_trainable = [variable.value for variable in submodel.non_trainable_variables]
+        fed, _ = submodel.stateless_call(trainable, non_trainable, X, training=False)
+    fed = [np.asarray(keras_value(value), dtype=np.float64) for value in _flat(fed)]
     traces = []
     position = 0
     for layer, count in zip(recurrent, counts):
@@ -576,7 +599,7 @@ def trace_model(model, X) -> list[LayerTrace]:
             if getattr(rnn, "stateful", False):
                 raise ValueError(f"layer {rnn.name!r} is stateful: its states outlive one batch, trace a stateless copy")
             given = initial[index * per_part:(index + 1) * per_part]
-            weights = _cell_weights(rnn.cell)
+            weights = _cell_weights(rnn.cell, values)
             states, previous, gates, order = run_cell(
                 kind, weights, sequence, dict(zip(kind.states, given)) if given else None, backwards=rnn.go_backwards
             )
@@ -668,13 +691,14 @@ class InsideView:
         return explain_step(self.layers[layer_index], time_step, sample)
 
 
-def look_inside(result, sequence_index: int = 0, split: str = "validation") -> InsideView:
+def look_inside(result, sequence_index: int = 0, split: str = "validation", weights=None) -> InsideView:
     """The inside of `result.model` on one sequence of the run (`result.sequence_inputs`).
 
     split: "validation" (a held-out sequence the network never trained on) or "train". A task
     without held-out sequences (the echo) is shown on its training sequence.
+    weights: a weight snapshot to look at instead of the final weights (see `trace_model`).
     """
     if split == "validation" and not getattr(result, "has_validation", True):
         split = "train"
     X = np.asarray(result.sequence_inputs(sequence_index, split), dtype=np.float32)
-    return InsideView(inputs=X, layers=trace_model(result.model, X))
+    return InsideView(inputs=X, layers=trace_model(result.model, X, weights))

@@ -313,3 +313,24 @@ def test_a_trained_run_seen_from_inside(topology, cell):
     head = result.model.layers[-1]
     kernel, bias = (np.asarray(w, dtype=np.float64) for w in head.get_weights())
     np.testing.assert_allclose((features @ kernel + bias).reshape(-1), predictions, atol=1e-5)
+
+
+@pytest.mark.parametrize("wiring", ["stacked", "bidirectional", "encoder_decoder"])
+def test_weights_given_are_used_instead_of_the_models(wiring):
+    """A snapshot's weights (in trainable_variables order) trace like a model holding them."""
+    model = scramble(WIRINGS[wiring]("lstm"), seed=13)
+    other = scramble(WIRINGS[wiring]("lstm"), seed=14)
+    X = batch(9)
+    snapshot = [np.asarray(variable.numpy()) for variable in other.trainable_variables]
+    before = [np.asarray(variable.numpy()) for variable in model.trainable_variables]
+    given = inside.trace_model(model, X, weights=snapshot)
+    held = inside.trace_model(other, X)
+    for mine, theirs in zip(given, held):
+        np.testing.assert_allclose(mine.inputs, theirs.inputs, atol=1e-6)
+        np.testing.assert_allclose(mine.hidden, theirs.hidden, atol=1e-6)
+    # The model itself is untouched, and without weights it traces as itself.
+    for variable, value in zip(model.trainable_variables, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+    assert not np.allclose(inside.trace_model(model, X)[-1].hidden, held[-1].hidden)
+    with pytest.raises(ValueError, match="trainable variables"):
+        inside.trace_model(model, X, weights=snapshot[:-1])
