@@ -28,10 +28,11 @@ def inside_page(at: AppTest) -> AppTest:
     return at
 
 
-def trained(topology: str, epochs: int = EPOCHS, **settings) -> AppTest:
-    """A session that trained `topology` on the Explorer, now on the Inside page."""
+def trained(topology: str, cell: str = "lstm", epochs: int = EPOCHS, **settings) -> AppTest:
+    """A session that trained `topology` with `cell` layers on the Explorer, now on the Inside page."""
     at = app().run()
     at.sidebar.selectbox(key="topology").set_value(topology).run()
+    at.sidebar.selectbox(key="cell").set_value(cell).run()
     for name, value in settings.items():
         at.sidebar.number_input(key=name).set_value(value).run()
     at.sidebar.number_input(key="epochs").set_value(epochs).run()
@@ -67,23 +68,26 @@ def test_without_a_run_it_shows_the_shape_trace_and_the_way_to_the_explorer():
     assert not at.get("slider") and not at.get("select_slider")
 
 
-@pytest.mark.parametrize("topology", ["many_to_one", "many_to_many"])
-def test_after_training_it_shows_heatmaps_steps_epochs_and_code(topology):
-    at = trained(topology)
+@pytest.mark.parametrize("topology, cell", [("one_to_one", "lstm"), ("many_to_one", "lstm"),
+                                           ("many_to_many", "lstm"), ("many_to_many", "gru")])
+def test_after_training_it_shows_heatmaps_steps_epochs_and_code(topology, cell):
+    at = trained(topology, cell)
     result = at.session_state["result"]
     assert result.config.topology == topology and result.epochs_completed == EPOCHS
 
     # Heatmaps of h, c and the four gates under the input, for the trained model.
     heat = figure_titled(at, "Inside")
     heatmaps = {trace["name"]: trace for trace in heat["data"] if trace["type"] == "heatmap"}
-    assert set(heatmaps) == {"hidden", "cell", "input", "forget", "candidate", "output"}
     view = inside.look_inside(result, 0, "train")
+    # h (and c for an LSTM) and every gate of the cell (LSTM: i, f, g, o; GRU: z, r, h̃).
+    assert set(heatmaps) == set(view.layers[0].quantities())
+    assert len(heatmaps) == {"lstm": 6, "gru": 4}[cell]
     np.testing.assert_allclose(matrix(heatmaps["hidden"]["z"]), view.matrix(view.layers[0], "hidden"), atol=1e-6)
     # The registry's explanation of the topology says where h goes.
     assert any(TOPOLOGIES[topology].explanation in info.value for info in at.info)
 
     # The step slider: the equations filled in for step t, and the summary.
-    assert [eq.value for eq in at.latex][:1] and "i_t" in at.latex[0].value
+    assert [latex.value.strip("$\n") for latex in at.latex] == [eq.latex for eq in view.explain(0, 0).equations]
     at.slider(key="inside_step").set_value(3).run()
     assert not at.exception
     expected = view.explain(0, 3)
@@ -143,3 +147,17 @@ def test_a_task_with_held_out_sequences_looks_at_the_chosen_one():
     _, targets, predictions = result.sequence(2, "validation")
     np.testing.assert_allclose(traces(chart)["target"][1], targets.astype(np.float64))
     np.testing.assert_allclose(traces(chart)["prediction"][1], predictions.astype(np.float64), atol=1e-6)
+
+
+def test_changed_explorer_settings_keep_the_last_run_and_say_so():
+    at = trained("many_to_many", epochs=20)
+    assert not at.warning
+    result = at.session_state["result"]
+    at.switch_page("pages/explorer.py").run()
+    at.sidebar.number_input(key="units").set_value(7).run()
+    inside_page(at)
+    assert any("settings have changed" in w.value for w in at.warning)
+    # Still the trained run: its script and its 5 units, not the new settings'.
+    (script,) = [c.value for c in at.code if c.language == "python"]
+    assert script == export.export_script(result.config, model=result.model).rstrip("\n")
+    assert matrix(figure_titled(at, "Inside")["data"][1]["z"]).shape[0] == result.config.units == 5
