@@ -3,7 +3,7 @@
 Thin: it reads the Explorer's last run (`st.session_state["result"]`, a `TrainingResult`) and
 the Explorer's current settings (`st.session_state["explorer_config"]`), and draws what
 lstm_core computes: the inside view (lstm_core.inside, lstm_core.inside_plots), the weight
-snapshots replayed (`result.predictions_at`, `result.model_at`), the shape trace
+snapshots replayed (`result.predictions_at`, `look_inside(..., weights=)`), the shape trace
 (lstm_core.shape_trace) and the standalone script of the run (lstm_core.export). With no run
 yet it shows the shape trace of the current settings and a way to the Explorer.
 """
@@ -20,8 +20,6 @@ PAGE = "inside"
 EXPLORER_PAGE = "explorer"
 EXPLORER_FILE = "pages/explorer.py"
 CHART_HEIGHT = 320
-# Models rebuilt from snapshots, kept per session for the run shown (building one costs memory).
-MODELS_KEPT = 8
 # Plotly's mode bar stays (zoom helps on heatmaps), without its logo link.
 CHART_CONFIG = {"displaylogo": False}
 
@@ -43,22 +41,6 @@ def last_result():
     if handle is not None and handle.finished.is_set() and handle.results:
         return handle.results[-1]
     return None
-
-
-def model_at(result, snapshot):
-    """The model with a snapshot's weights; the run's own model for its last epoch. Kept per session."""
-    if snapshot is None or snapshot.epoch == result.epochs_completed:
-        return result.model
-    cache = st.session_state.get("inside_models")
-    if cache is None or cache.get("result") is not result:
-        cache = {"result": result, "models": {}}
-        st.session_state["inside_models"] = cache
-    models = cache["models"]
-    if snapshot.epoch not in models:
-        if len(models) >= MODELS_KEPT:
-            models.pop(next(iter(models)))
-        models[snapshot.epoch] = result.model_at(snapshot)
-    return models[snapshot.epoch]
 
 
 # --------------------------------------------------------------------------- sections
@@ -116,8 +98,8 @@ def draw_predictions(result, snapshot, split: str, index: int) -> None:
 
 
 def draw_inside(result, snapshot, split: str, index: int) -> None:
-    X = result.sequence_inputs(index, split)
-    view = inside.InsideView(inputs=X, layers=inside.trace_model(model_at(result, snapshot), X))
+    # A snapshot's weights are traced through the run's own model: no model is built per epoch.
+    view = inside.look_inside(result, index, split, weights=None if snapshot is None else snapshot.weights)
     layer_index = 0
     if len(view.layers) > 1:
         labels = [trace.label for trace in view.layers]
