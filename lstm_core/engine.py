@@ -42,6 +42,9 @@ MAX_CACHED_SHAPES = 16
 # when the model is big, so that one result never holds more than SNAPSHOT_FLOATS numbers.
 MAX_SNAPSHOTS = 50
 SNAPSHOT_FLOATS = 2_000_000
+SNAPSHOT_SLOTS = MAX_SNAPSHOTS + 1  # per compiled chunk: the snapshots, and a spare slot
+# The snapshots of the calling thread's last chunk (compiled functions are shared by threads).
+_snapshots = threading.local()
 
 # Keras's Adam defaults; the update below is written exactly as keras.optimizers.Adam's.
 BETA_1 = 0.9
@@ -281,26 +284,34 @@ class _CompiledShape:
 
         @tf.function(jit_compile=True)
         def run_chunk(params, moments, velocities, iterations, learning_rate, seed, first_epoch, num_epochs,
-                      X, y, X_val, y_val):
+                      X, y, X_val, y_val, snapshot_mask):
             losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
             val_losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
+            # Weight snapshots taken inside the graph, so that keeping them costs no extra call:
+            # every epoch writes the weights into slot `taken`, which moves on only after an
+            # epoch marked in `snapshot_mask` (the spare last slot takes the other writes).
+            snapshots = [tf.zeros([SNAPSHOT_SLOTS, *param.shape]) for param in params]
 
-            def body(index, params, moments, velocities, iterations, losses, val_losses):
+            def body(index, params, moments, velocities, iterations, losses, val_losses, snapshots, taken):
                 params, moments, velocities, iterations, loss = one_epoch(
                     first_epoch + index, params, moments, velocities, iterations, learning_rate, seed, X, y
                 )
                 # As fit(validation_data=...): the held-out loss after this epoch's updates.
                 val_loss = validation_loss(params, X_val, y_val)
+                snapshots = [tf.tensor_scatter_nd_update(kept, [[taken]], [param])
+                             for kept, param in zip(snapshots, params)]
+                taken = tf.minimum(taken + tf.cast(snapshot_mask[index], tf.int32), SNAPSHOT_SLOTS - 1)
                 return (index + 1, params, moments, velocities, iterations, losses.write(index, loss),
-                        val_losses.write(index, val_loss))
+                        val_losses.write(index, val_loss), snapshots, taken)
 
-            _, params, moments, velocities, iterations, losses, val_losses = tf.while_loop(
+            _, params, moments, velocities, iterations, losses, val_losses, snapshots, taken = tf.while_loop(
                 lambda index, *rest: index < num_epochs,
                 body,
-                (tf.constant(0), params, moments, velocities, iterations, losses, val_losses),
+                (tf.constant(0), params, moments, velocities, iterations, losses, val_losses, snapshots,
+                 tf.constant(0)),
                 maximum_iterations=MAX_CHUNK,
             )
-            return params, moments, velocities, iterations, losses.stack(), val_losses.stack()
+            return params, moments, velocities, iterations, losses.stack(), val_losses.stack(), snapshots, taken
 
         @tf.function
         def predict(params, X):
@@ -333,14 +344,19 @@ class _CompiledShape:
             epochs_done=0,
         )
 
-    def run(self, state: _State, config: ExperimentConfig, num_epochs: int,
-            data: "_Tensors") -> tuple[_State, np.ndarray, np.ndarray]:
+    def run(self, state: _State, config: ExperimentConfig, num_epochs: int, data: "_Tensors",
+            snapshot_at=()) -> tuple[_State, np.ndarray, np.ndarray]:
         """Advance `state` by `num_epochs` (≤ MAX_CHUNK) epochs: the new state, their losses and
-        their validation losses (zeros without held-out data)."""
+        their validation losses (zeros without held-out data). The weights after each epoch
+        listed in `snapshot_at` are kept in `self.last_snapshots` (a thread-local list)."""
         import tensorflow as tf
 
+        mask = np.zeros(MAX_CHUNK, dtype=bool)
+        wanted = [epoch - state.epochs_done - 1 for epoch in snapshot_at
+                  if state.epochs_done < epoch <= state.epochs_done + num_epochs]
+        mask[wanted] = True
         with _execution_slots:
-            params, moments, velocities, iterations, losses, val_losses = self._run_chunk(
+            params, moments, velocities, iterations, losses, val_losses, snapshots, taken = self._run_chunk(
                 state.params,
                 state.moments,
                 state.velocities,
@@ -353,9 +369,15 @@ class _CompiledShape:
                 data.y,
                 data.X_val,
                 data.y_val,
+                tf.constant(mask),
             )
             losses = losses.numpy()[:num_epochs]
             val_losses = val_losses.numpy()[:num_epochs]
+            taken = int(taken)
+            kept = [np.array(buffer[:taken]) for buffer in snapshots] if taken else []
+        epochs = [state.epochs_done + index + 1 for index in wanted]
+        _snapshots.taken = [Snapshot(epoch, tuple(weights[slot] for weights in kept))
+                            for slot, epoch in enumerate(epochs)]
         new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs)
         return new_state, losses, val_losses
 
@@ -472,13 +494,10 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
         chunk = FIRST_CHUNK
         while state.epochs_done < config.epochs and stop_reason is None:
             count = min(chunk, config.epochs - state.epochs_done, MAX_CHUNK)
-            # End the chunk at the next snapshot's epoch: its weights are then at hand.
-            due = [epoch for epoch in snapshot_at if epoch > state.epochs_done]
-            if due:
-                count = min(count, due[0] - state.epochs_done)
             chunk_started = time.perf_counter()
             chunk_start = state
-            state, chunk_losses, chunk_val_losses = compiled.run(state, config, count, data)
+            state, chunk_losses, chunk_val_losses = compiled.run(state, config, count, data, snapshot_at)
+            chunk_snapshots = _snapshots.taken
             per_epoch = (time.perf_counter() - chunk_started) / count
             chunk = int(min(MAX_CHUNK, max(1, TARGET_CHUNK_SECONDS / max(per_epoch, 1e-9))))
             checkpoints = [checkpoints[-1], chunk_start]
@@ -502,8 +521,7 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
                 if model.stop_training:
                     stop_reason = STOPPED
                     break
-            if stop_reason is None and valid == count and state.epochs_done in snapshot_at:
-                snapshots.append(_snapshot(state))
+            snapshots.extend(chunk_snapshots)
             if stop_reason == STOPPED:
                 # Keep exactly what was learned up to the epoch that asked to stop.
                 state = _replay(compiled, config, data, [*checkpoints, state], reported)
@@ -514,6 +532,8 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
                 state = _replay(compiled, config, data, [*checkpoints, state], max(reported - 1, 0))
     finally:
         _assign(model, state)
+    # A stop or a non-finite loss ends the run before the chunk did: drop what came after.
+    snapshots = [snapshot for snapshot in snapshots if snapshot.epoch <= state.epochs_done]
     if snapshots[-1].epoch != state.epochs_done:
         snapshots.append(_snapshot(state))  # the run stopped early: its final weights
     predictions = compiled.predict(state, data.X)

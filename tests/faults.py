@@ -16,8 +16,8 @@ def nan_loss_at(monkeypatch, bad_epoch: int) -> None:
     """From now on (for this test), the loss of global epoch `bad_epoch` comes back as NaN."""
     original_run = engine._CompiledShape.run
 
-    def run_with_a_nan_loss(self, state, config, num_epochs, data):
-        new_state, losses, val_losses = original_run(self, state, config, num_epochs, data)
+    def run_with_a_nan_loss(self, state, config, num_epochs, data, snapshot_at=()):
+        new_state, losses, val_losses = original_run(self, state, config, num_epochs, data, snapshot_at)
         index = bad_epoch - state.epochs_done
         if 0 <= index < num_epochs:
             losses = losses.copy()

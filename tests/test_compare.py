@@ -143,8 +143,8 @@ def test_a_non_finite_loss_fails_that_entry_only_and_says_why(monkeypatch):
     configs = equal_configs(["one_to_one", "many_to_many", "many_to_one"])
     real_run = engine._CompiledShape.run
 
-    def nan_for_many_to_many(self, state, config, num_epochs, data):
-        new_state, losses, val_losses = real_run(self, state, config, num_epochs, data)
+    def nan_for_many_to_many(self, state, config, num_epochs, data, *snapshot_at):
+        new_state, losses, val_losses = real_run(self, state, config, num_epochs, data, *snapshot_at)
         if config.topology == "many_to_many" and state.epochs_done <= 1 < state.epochs_done + num_epochs:
             losses = losses.copy()
             losses[1 - state.epochs_done] = np.nan  # the loss of epoch 2
