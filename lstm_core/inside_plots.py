@@ -100,21 +100,22 @@ def inside_figure(view: InsideView, layer_index: int = 0, position: int | None =
                             dtick=1 if trace.units <= 16 else None)
         if quantity == "hidden":
             reaching = np.ones(view.num_positions, bool) if view.positions_are_samples else trace.reaches_next_layer()
-            for column in np.flatnonzero(reaching):
+            # One outline per run of neighbouring columns (a shape per column is slow to build).
+            for first, last in _runs(np.flatnonzero(reaching)):
                 figure.add_shape(
-                    type="rect", x0=column - 0.5, x1=column + 0.5, y0=-0.5, y1=trace.units - 0.5,
+                    type="rect", x0=first - 0.5, x1=last + 0.5, y0=-0.5, y1=trace.units - 0.5,
                     line={"color": "black", "width": 2}, fillcolor="rgba(0,0,0,0)", row=row, col=1,
                     name="reaches next layer",
                 )
         row += 1
     if position is not None:
-        for panel in range(1, len(panels) + 1):
-            figure.add_vrect(
-                # An outline, not a fill: a fill would change the colours it is meant to point at.
-                x0=position - 0.5, x1=position + 0.5, fillcolor="rgba(0,0,0,0)",
-                line={"color": "#ff7f0e", "width": 3, "dash": "dot"},
-                row=panel, col=1, name="selected position",
-            )
+        # One outline down the whole figure (the panels share their x axis); an outline, not a
+        # fill: a fill would change the colours it is meant to point at.
+        figure.add_shape(
+            type="rect", xref="x", yref="paper", x0=position - 0.5, x1=position + 0.5, y0=0, y1=1,
+            fillcolor="rgba(0,0,0,0)", line={"color": "#ff7f0e", "width": 3, "dash": "dot"},
+            name="selected position",
+        )
     figure.update_xaxes(title_text=view.position_label, dtick=1 if view.num_positions <= 30 else None,
                         row=len(panels), col=1)
     figure.update_layout(
@@ -123,6 +124,17 @@ def inside_figure(view: InsideView, layer_index: int = 0, position: int | None =
         margin={"l": 60, "r": 20, "t": 70, "b": 45},
     )
     return figure
+
+
+def _runs(columns) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive integers in a sorted array."""
+    runs = []
+    for column in (int(c) for c in columns):
+        if runs and column == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], column)
+        else:
+            runs.append((column, column))
+    return runs
 
 
 def _heatmap(matrix, positions, quantity, view: InsideView, signed: bool, row: int, rows: int) -> go.Heatmap:

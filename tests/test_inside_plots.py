@@ -68,7 +68,11 @@ def test_gates_share_the_unit_range_and_states_are_centred():
 
 
 def outlined_columns(figure):
-    return sorted((shape.x0 + shape.x1) / 2 for shape in figure.layout.shapes if shape.name == "reaches next layer")
+    columns = []
+    for shape in figure.layout.shapes:
+        if shape.name == "reaches next layer":
+            columns += list(range(int(shape.x0 + 0.5), int(shape.x1 + 0.5)))
+    return sorted(columns)
 
 
 def test_only_the_last_h_reaches_dense_without_return_sequences():
@@ -106,9 +110,13 @@ def test_a_decoder_also_shows_what_it_reads():
 
 def test_selected_position_is_highlighted_in_every_panel():
     figure = inside_plots.inside_figure(view_for(model_for("simple_rnn"), echo()), 0, position=2)
-    highlights = [shape for shape in figure.layout.shapes if shape.name == "selected position"]
-    assert len(highlights) == 2  # the input panel and the h panel
-    assert all((shape.x0, shape.x1) == (1.5, 2.5) for shape in highlights)
+    (highlight,) = [shape for shape in figure.layout.shapes if shape.name == "selected position"]
+    # One outline from the top panel to the bottom one, around column 2.
+    assert (highlight.x0, highlight.x1) == (1.5, 2.5)
+    assert (highlight.yref, highlight.y0, highlight.y1) == ("paper", 0, 1)
+    # Shared x: every panel's axis matches the bottom one, so data x means the same column in all.
+    assert figure.layout.xaxis.matches == "x2" and figure.layout.xaxis2.matches is None  # 2 panels
+    highlights = [highlight]
     assert all(shape.fillcolor == "rgba(0,0,0,0)" for shape in highlights)  # the colours stay readable
 
 
