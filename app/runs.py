@@ -56,11 +56,11 @@ class RunHandle:
         self.results.append(result)
 
     def interrupt(self, signal: BaseException) -> None:
-        """Note a Streamlit signal: a stop (the header's Stop, a closed tab) names its cause now;
-        a rerun's cause is known only to the next script run (see `settle`)."""
+        """Note a Streamlit signal. Its cause is not in the signal: with fast reruns a pressed
+        button also stops the old script run (and starts a new one), just as Streamlit's header
+        Stop does (which starts none). The next script run names the cause (`settle`,
+        `note_page_visit`); when none comes, `watch_for_header_stop` does."""
         self.interrupted = True
-        if self.cause is None and _is_stop(signal):
-            self.cause = diagnosis.HEADER_STOP
 
     def finish(self) -> None:
         self.finished_at = time.time()
@@ -74,12 +74,6 @@ class RunHandle:
         """The configs without a result (an interrupted run did not reach them)."""
         done = {getattr(item, "config", None) for item in self.results}
         return [config for config in self.configs if config not in done]
-
-
-def _is_stop(signal: BaseException) -> bool:
-    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
-
-    return isinstance(signal, StopException)
 
 
 def is_interrupt(exc: BaseException) -> bool:
@@ -123,9 +117,12 @@ def settle(page: str, stop_pressed: bool) -> RunHandle | None:
 
 @st.fragment(run_every=HEADER_STOP_POLL_SECONDS)
 def watch_for_header_stop(page: str) -> None:
-    """Drawn (empty) by the script run that trains: once that run has ended by Streamlit's own
-    Stop, which starts no new run, this fragment's next tick starts one so the page shows the
-    partial run and says why it ended. Any other new script run removes it."""
+    """Drawn (empty) by the script run that trains. Any new script run of the page removes it
+    and names the cause of an interruption; so when a tick finds the run interrupted with no
+    cause, nothing followed the stop: it was Streamlit's own Stop (or the tab went away). It
+    then starts a script run, so the page shows the partial run and says why it ended."""
     handle = current(page)
-    if handle is not None and handle.finished.is_set() and handle.cause == diagnosis.HEADER_STOP and not handle.shown:
+    if (handle is not None and handle.finished.is_set() and handle.interrupted and handle.cause is None
+            and not handle.shown):
+        handle.cause = diagnosis.HEADER_STOP
         st.rerun(scope="app")

@@ -50,7 +50,7 @@ HEALTH_TIMEOUT_S = 30.0
 # The sidebar's number inputs by URL key (their labels come from lstm_core.config.FIELD_RANGES).
 NUMBER_LABELS = {
     "sequence_length": "Sequence length",
-    "units": "LSTM units",
+    "units": "Units",
     "epochs": "Epochs",
     "batch_size": "Batch size",
     "learning_rate": "Learning rate",
@@ -437,7 +437,8 @@ def prime(browser, server: AppServer, timeout: float = 60_000) -> float:
         page = context.new_page()
         page.goto(server.url("/"))
         wait_for_controls(page, timeout=timeout)
-        page.get_by_text("Total parameters").first.wait_for(state="visible", timeout=timeout)
+        # In the closed "How the data is framed" section: there once TensorFlow has loaded.
+        page.get_by_text("Total parameters").first.wait_for(state="attached", timeout=timeout)
         watch.assert_clean(server.origin)
     finally:
         context.close()
