@@ -17,6 +17,7 @@ def pages() -> list:
     return [
         st.Page("pages/explorer.py", title="Explorer", icon="🔁", default=True),
         st.Page("pages/compare.py", title="Compare topologies", icon="⚖️"),
+        st.Page("pages/lessons.py", title="Lessons", icon="🎓"),
         st.Page("pages/inside.py", title="Inside the network", icon="🔬"),
     ]
 
