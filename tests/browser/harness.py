@@ -376,7 +376,8 @@ def set_number(page, key: str, value) -> None:
 def choose_topology(page, label: str, key: str) -> None:
     """Open the Topology select box and click an option, then wait for the rerun."""
     page.get_by_role("combobox", name="Topology").click()
-    page.get_by_role("option", name=label, exact=True).click()
+    # Options read "🟧 Many-to-one": the topology's colour glyph, then its label.
+    page.get_by_role("option", name=re.compile(rf"^\W*\s*{re.escape(label)}$")).click()
     wait_for_query(page, {"topology": key})
 
 
