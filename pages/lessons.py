@@ -79,7 +79,7 @@ def lessons_page() -> None:
     st.caption(lesson.summary)
     st.subheader(f"Step {step_index + 1} of {len(lesson.steps)}: {step.title}")
     config = step.config
-    st.markdown(f"**The run:** {TOPOLOGIES[config.topology].layer_summary(config.cell)}; task *{config.task}*, "
+    st.markdown(f"**The run:** {TOPOLOGIES[config.topology].layer_summary(config.cell).rstrip('.')}; task *{config.task}*, "
                 f"X shape {config.x_shape}, {config.epochs} epochs, seed {config.seed}.")
 
     position = (lesson_key, step_index)
