@@ -51,15 +51,22 @@ def previous(key: str, default: Any = None) -> Any:
     return st.session_state.get(_SAVED + key, default)
 
 
-def new_url_params(page: str) -> dict[str, str] | None:
+def new_url_params(page: str, keys: Iterable[str]) -> dict[str, str] | None:
     """The URL's parameters when this session has not applied them yet: the page's first visit,
     or the browser came back with other ones (Back, Forward, an edited address). Else None.
 
-    A switch of page drops the parameters; an empty query then changes nothing.
+    Call it before `persist`. A run in which a control of `keys` changed is the user's edit,
+    whatever the query says (the browser may send the query of before the last change, when
+    the page has not yet shown it); a switch of page drops the parameters, and an empty query
+    changes nothing either.
     """
     incoming = st.query_params.to_dict()
     written = st.session_state.get(_WRITTEN + page)
-    if written is None or (incoming and incoming != written):
+    if written is None:
+        return incoming
+    edited = any(key in st.session_state and _SAVED + key in st.session_state
+                 and st.session_state[key] != st.session_state[_SAVED + key] for key in keys)
+    if incoming and incoming != written and not edited:
         return incoming
     return None
 

@@ -57,8 +57,8 @@ def _task_changed() -> None:
 
 def settings() -> tuple[compare.CompareSettings, list[ExperimentConfig], list[str]]:
     """The comparison the controls (or a new URL) describe, validated, with its messages."""
+    from_url = controls.new_url_params(PAGE, CONTROLS)
     controls.persist(*CONTROLS)
-    from_url = controls.new_url_params(PAGE)
     if from_url is not None:
         chosen, configs, messages = compare.resolve_settings(from_url, source="URL parameter")
     else:

@@ -44,12 +44,11 @@ def _default_batch(config: ExperimentConfig) -> int:
     return config.replace(batch_size=None).batch_size
 
 
-def _resolved_settings() -> tuple[ExperimentConfig, list[str]]:
+def _resolved_settings(from_url: dict | None) -> tuple[ExperimentConfig, list[str]]:
     """The config the controls (or a new URL) describe, clamped by `resolve`, and its messages.
 
     Runs before any widget is drawn, so the clamped values can be put back into the widgets.
     """
-    from_url = controls.new_url_params(PAGE)
     if from_url is not None:
         config, messages = lstm_core.resolve(from_url, source="URL parameter")
         # Shown until the next Train, so that the first rerun does not wipe them.
@@ -74,8 +73,9 @@ def _resolved_settings() -> tuple[ExperimentConfig, list[str]]:
 
 
 def sidebar() -> tuple[ExperimentConfig, list[str]]:
+    from_url = controls.new_url_params(PAGE, SETTINGS)
     controls.persist(*SETTINGS, *DISPLAY)
-    config, messages = _resolved_settings()
+    config, messages = _resolved_settings(from_url)
     limits = field_limits(config)
     with st.sidebar:
         st.header("Settings")
