@@ -17,8 +17,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 TARGET_COLOR = "#444444"
-# Points per loss line sent to the browser: 2 per bucket (its min and max), plus the last epoch.
-DISPLAY_POINTS = 800
+# Points per loss line sent to the browser: every epoch up to this many (the tutorial's 1000 are
+# drawn exactly), else 2 per bucket (its min and max) plus the last epoch.
+DISPLAY_POINTS = 2000
 # A log axis stops here: losses this small are learned to float32 round-off, and one curve
 # reaching 1e-13 would otherwise squeeze every other curve into the top of the chart.
 LOSS_FLOOR = 1e-7
@@ -39,7 +40,7 @@ def loss_figure(series: Iterable[tuple[str, str]], title: str = "Training loss",
         yaxis_title="loss (MSE)" + (", log scale" if log_y else ""),
         yaxis_type="log" if log_y else "linear",
         height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 45},
+        margin={"l": 60, "r": 20, "t": 65, "b": 45},
         legend={"orientation": "h", "y": -0.25},
         uirevision="loss",  # keep the user's zoom across redraws
     )
@@ -112,11 +113,23 @@ def loss_axis(curves: Iterable[Sequence[float]], log_y: bool = True, extra: Iter
         ticks = [10.0 ** k for k in exponents]
         text = [superscript_power(k) for k in exponents]
     else:
-        ticks = _nice_ticks(10 ** (log_low - pad), 10 ** (log_high + pad))
+        ticks = _log_ticks(10 ** (log_low - pad), 10 ** (log_high + pad))
         text = [f"{tick:.3g}" for tick in ticks]
     axis = {"type": "log", "tickmode": "array", "tickvals": ticks, "ticktext": text,
             "range": [log_low - pad, log_high + pad], "autorange": False}
     return axis, note
+
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Ticks for a log axis spanning less than a decade: 1-2-5 values (or 1…9) inside, else round
+    values on a linear step (a loss between 0.198 and 0.215)."""
+    for mantissas in ((1, 2, 5), (1, 2, 3, 5), range(1, 10)):
+        ticks = [float(f"{m * 10.0 ** k:.12g}") for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+                 for m in mantissas]
+        ticks = [tick for tick in ticks if low <= tick <= high]
+        if len(ticks) >= 3:
+            return ticks
+    return _nice_ticks(low, high)
 
 
 def _nice_ticks(low: float, high: float) -> list[float]:
@@ -171,7 +184,7 @@ def prediction_figure(
         xaxis_title="position in the sequence",
         yaxis_title="value",
         height=height,
-        margin={"l": 50, "r": 20, "t": 50, "b": 45},
+        margin={"l": 50, "r": 20, "t": 65, "b": 45},
         legend={"orientation": "h", "y": -0.25},
         xaxis={"dtick": 1 if len(targets) <= 20 else None},
     )

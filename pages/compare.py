@@ -102,7 +102,7 @@ def settings() -> tuple[compare.CompareSettings, list[ExperimentConfig], list[st
 def loss_chart(entries: list[compare.ComparisonEntry], threshold: float, log_y: bool):
     """One loss line per entry in its colour (plain Dense and the main page's run dashed)."""
     figure = plots.loss_figure([(entry.label, entry.color) for entry in entries], log_y=log_y,
-                               title=f"Training loss per topology (dotted line: threshold {threshold:g})")
+                               title=f"Training loss per topology<br><sup>dotted line: threshold {threshold:g}</sup>")
     for index, entry in enumerate(entries):
         plots.set_losses(figure, index, entry.losses)
         if entry.name in DASHED:

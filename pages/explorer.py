@@ -106,7 +106,7 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
 
 def loss_chart(config: ExperimentConfig):
     topology = TOPOLOGIES[config.topology]
-    return plots.loss_figure([(topology.label, topology.color)], title=f"Training loss · {run_title(config)}",
+    return plots.loss_figure([(topology.label, topology.color)], title=f"Training loss<br><sup>{run_title(config)}</sup>",
                              log_y=st.session_state.get("log_scale", True), height=CHART_HEIGHT)
 
 
@@ -145,7 +145,7 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
     figure.layout.meta = {"run_finished_at": handle.finished_at if handle is not None else None}
     targets, predictions, which = shown_sequence(result)
     prediction = plots.prediction_figure(targets, predictions, color=TOPOLOGIES[result.config.topology].color,
-                                         title=f"Target vs prediction · {title}{which}", height=CHART_HEIGHT)
+                                         title=f"Target vs prediction<br><sup>{title}{which}</sup>", height=CHART_HEIGHT)
     if stale:
         plots.dim(figure)
         plots.dim(prediction)
