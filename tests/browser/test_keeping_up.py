@@ -139,3 +139,20 @@ def test_back_restores_the_previous_settings(app_server, tabs):
     page.go_forward()
     harness.expect(harness.number_input(page, "units")).to_have_value("7")
     tabs.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_switching_page_mid_run_keeps_the_partial_run_and_says_why(app_server, tabs):
+    page = tabs.open(app_server, "/", **LONG)
+    harness.wait_for_controls(page)
+    harness.wait_until_idle(page)
+    epochs = _epochs(page)
+    harness.main_button(page, "Train").click()
+    harness.wait_for_text(page, re.compile(rf"^epoch [1-9][\d,]* / {epochs:,} · loss"), timeout=60_000)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare topologies").click()
+    harness.main_button(page, "Train all").wait_for(state="visible")
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Explorer").click()
+    message = harness.wait_for_text(page, re.compile(r"Training stopped after epoch [\d,]+ of .*"), timeout=30_000)
+    assert "switched to another page" in message.inner_text(), message.inner_text()
+    tabs.assert_clean()
