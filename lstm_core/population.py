@@ -120,10 +120,19 @@ def _initial_weights(sources: list, shapes: list, seed: int) -> list[np.ndarray]
 # (params, x) -> y, where params maps id(variable) to its [P, ...] tensor and x is [P, B, ...].
 
 
+# Products per member of one matmul up to which it is written as a broadcast multiply and a sum
+# (XLA fuses it into the step: 2.3× faster on the tutorial's 5 units) rather than a batched
+# matmul (P small matmul calls, faster for bigger batches and units: 2.6× on the delay task's).
+BROADCAST_MATMUL_MAX = 4096
+
+
 def _matmul(x, kernel):
     """x [P, B, F] @ kernel [P, F, K] -> [P, B, K]."""
     import tensorflow as tf
 
+    batch, features = x.shape[1], x.shape[2]
+    if batch is not None and batch * features * kernel.shape[2] <= BROADCAST_MATMUL_MAX:
+        return tf.reduce_sum(x[..., :, None] * kernel[:, None, :, :], axis=-2)
     return tf.matmul(x, kernel)
 
 

@@ -123,3 +123,14 @@ def test_models_are_built_on_request_with_the_trained_weights():
     for result in results:
         predicted = result.model.predict(result.data.X, verbose=0).reshape(-1)
         np.testing.assert_allclose(predicted, result.predictions, rtol=0, atol=1e-5)
+
+
+def test_the_batched_matmul_route_equals_the_broadcast_one(monkeypatch):
+    # Small layers multiply by broadcasting, bigger ones by batched matmuls: force the latter here.
+    from lstm_core import population
+
+    monkeypatch.setattr(population, "BROADCAST_MATMUL_MAX", 0)
+    monkeypatch.setattr(population, "_cache", population.collections.OrderedDict())
+    configs = _population("bidirectional-simple_rnn-validation")[:3]
+    for result, config in zip(train_many(configs), configs):
+        _assert_same(result, lstm_core.train(config))
