@@ -170,6 +170,12 @@ class ExperimentConfig:
                 self._set(name, _task_default(name, self))
         for name in ("sequence_length", "units", "seed", "learning_rate"):
             self._set(name, _checked_number(name, getattr(self, name)))
+        if _draws_sequences(task):
+            if self.num_sequences is None:
+                self._set("num_sequences", defaults.num_sequences)
+            self._set("num_sequences", _checked_number("num_sequences", self.num_sequences))
+        else:
+            self._set("num_sequences", None)  # derived below, once the length is known
         limits = field_limits(self)
         self._set("sequence_length", _checked_number("sequence_length", self.sequence_length,
                                                      maximum=limits["sequence_length"][1],
@@ -177,11 +183,7 @@ class ExperimentConfig:
         if "delay" in task.params:
             self._set("delay", _checked_number("delay", self.delay, maximum=self.sequence_length - 1,
                                                why="it must be shorter than the sequence"))
-        if _draws_sequences(task):
-            if self.num_sequences is None:
-                self._set("num_sequences", defaults.num_sequences)
-            self._set("num_sequences", _checked_number("num_sequences", self.num_sequences))
-        else:
+        if not _draws_sequences(task):
             self._set("num_sequences", self.sequence_counts[0])
 
         if self.epochs is None:
@@ -343,9 +345,19 @@ def field_limits(config) -> dict[str, tuple[float, float]]:
     return limits
 
 
-@functools.lru_cache(maxsize=1024)
 def _sequence_counts(task_key, sequence_length, num_sequences, custom_values, custom_mode) -> tuple[int, int]:
-    return task_registry.sequence_counts(task_key, sequence_length, num_sequences, tuple(custom_values), custom_mode)
+    """`tasks.sequence_counts` for settings that may not be checked yet (`field_limits` reads
+    drafts): only what the task uses is passed on, and only whole numbers are cached."""
+    task = TASKS[task_key]
+    if not _draws_sequences(task) or not isinstance(num_sequences, int) or isinstance(num_sequences, bool):
+        num_sequences = None
+    custom_values = tuple(custom_values) if "custom_values" in task.params else ()
+    return _cached_sequence_counts(task_key, int(sequence_length), num_sequences, custom_values, custom_mode)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_sequence_counts(task_key, sequence_length, num_sequences, custom_values, custom_mode) -> tuple[int, int]:
+    return task_registry.sequence_counts(task_key, sequence_length, num_sequences, custom_values, custom_mode)
 
 
 def _task_default(name: str, config) -> Any:
