@@ -42,7 +42,8 @@ from lstm_core.topologies import TOPOLOGIES, SeededInitializers
 
 # Populations are padded to these sizes (idle members that never train), so that a page asking
 # for 20 seeds and then 25 pays one compile, not two.
-POPULATION_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+POPULATION_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+                      448, 512, 640, 768, 896, 1024)
 # Compiled (shape, population size) pairs kept, least recently used dropped first.
 MAX_CACHED = 8
 # With a progress callable or callbacks, chunks are sized to take about this long (the first is
@@ -492,7 +493,12 @@ class _CompiledPopulation:
     def initial_state(self, members: list["_Member"]) -> _PopState:
         import tensorflow as tf
 
-        per_member = [_initial_weights(self.sources, self.shapes, member.config.seed) for member in members]
+        # Idle padding members repeat a seed: its weights are drawn once.
+        by_seed = {}
+        for member in members:
+            if member.config.seed not in by_seed:
+                by_seed[member.config.seed] = _initial_weights(self.sources, self.shapes, member.config.seed)
+        per_member = [by_seed[member.config.seed] for member in members]
         params = [tf.constant(np.stack(weights)) for weights in zip(*per_member)]
         return _PopState(
             params=params,
@@ -690,16 +696,17 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
             chunk = int(min(MAX_CHUNK, max(1, TARGET_CHUNK_SECONDS / max(per_epoch, 1e-9))))
         losses[first:first + epochs] = chunk_losses[:, :count]
         val_losses[first:first + epochs] = chunk_val_losses[:, :count]
+        finite = np.isfinite(losses[first:first + epochs])
+        if compiled.has_validation:
+            finite &= np.isfinite(val_losses[first:first + epochs])
         for member, config in enumerate(configs):
-            for epoch in range(first, min(first + epochs, config.epochs)):
-                if stopped[member]:
-                    break
-                finite = np.isfinite(losses[epoch, member])
-                if compiled.has_validation:
-                    finite &= np.isfinite(val_losses[epoch, member])
-                if not finite:
-                    stopped[member] = True
-                    break
+            if stopped[member]:
+                continue
+            end = min(first + epochs, config.epochs)
+            bad = np.flatnonzero(~finite[:end - first, member]) if end > first else ()
+            last = first + int(bad[0]) if len(bad) else end
+            stopped[member] = len(bad) > 0
+            for epoch in range(first, last) if member_callbacks[member] else ():
                 logs = {"loss": float(losses[epoch, member])}
                 if compiled.has_validation:
                     logs["val_loss"] = float(val_losses[epoch, member])
@@ -707,7 +714,7 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
                     callback.on_epoch_begin(epoch, None)
                 for callback in member_callbacks[member]:
                     callback.on_epoch_end(epoch, logs)
-                reported[member] += 1
+            reported[member] = max(reported[member], last)
         if progress is not None:
             progress(state.epochs_done, total)
 
