@@ -31,6 +31,15 @@ IN_CI = os.environ.get("CI", "").strip().lower() == "true"
 NGINX = class_server.find_nginx()
 
 
+def run_in_own_loop(make_coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, when they
+    run first in the same pytest process) keeps an event loop running in the main thread."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
 def _need_nginx() -> str:
     if NGINX is None:
         reason = "nginx is not installed (`apt-get install nginx`; .ci/run does)"
@@ -343,7 +352,7 @@ def test_uploads_are_capped_in_size_and_rate_per_client(classroom):
         finally:
             await session.close()
 
-    stored, too_big, flood, elsewhere = asyncio.run(scenario())
+    stored, too_big, flood, elsewhere = run_in_own_loop(scenario)
     assert (stored.status, stored.headers.get("x-replica")) == (204, "r0"), stored
     assert too_big.status == 413 and "x-replica" not in too_big.headers, too_big
     assert not _replica_saw(classroom, "/big", 413), "the refused body must not reach a replica"
