@@ -26,6 +26,7 @@ bench: $(BIN)/.installed  ## print speed and memory figures (not a test: see REA
 	$(BIN)/python benchmarks/bench_engine.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_classroom.py
+	$(BIN)/python benchmarks/bench_population.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
