@@ -56,8 +56,9 @@ EPSILON = 1e-7
 # took minutes, almost all system time); queued, each waits at most a few short chunks.
 _execution_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
-STOPPED = "stopped"
-NON_FINITE_LOSS = "non_finite_loss"
+# Why a run ended early (TrainingResult.stop_reason): defined once, with the rest of what the
+# pages say about a run, in lstm_core.diagnosis.
+from lstm_core.diagnosis import NON_FINITE_LOSS, STOPPED  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,12 +47,6 @@ def test_a_non_finite_loss_is_an_error_that_suggests_a_smaller_rate():
     assert level == "error" and "NaN or infinite after epoch 25" in text and "0.05" in text
 
 
-def test_the_stop_reasons_are_the_engines():
-    from lstm_core import engine
-
-    assert (diagnosis.STOPPED, diagnosis.NON_FINITE_LOSS) == (engine.STOPPED, engine.NON_FINITE_LOSS)
-
-
 # --------------------------------------------------------------------------- loss fall
 
 
