@@ -14,7 +14,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(BIN)/.installed  ## start the dashboard on http://localhost:$(PORT)
-	$(BIN)/streamlit run dashboard.py --server.port $(PORT)
+	$(BIN)/python -m app.serve --server.port $(PORT)
 
 test: $(BIN)/.installed  ## run every test (browser tests skip without chromium, unless CI=true)
 	$(BIN)/python -m pytest

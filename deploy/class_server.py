@@ -74,7 +74,9 @@ def free_ports(count: int) -> list[int]:
 
 def replica_command(port: int, session_ttl_s: int) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", "dashboard.py",
+        # app.serve is `streamlit run dashboard.py` with TensorFlow and the tutorial's shapes
+        # warming up as the replica starts, before its first student arrives.
+        sys.executable, "-m", "app.serve",
         "--server.headless", "true",
         "--server.address", "127.0.0.1",
         "--server.port", str(port),

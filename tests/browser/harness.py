@@ -4,7 +4,7 @@ Shared by the browser tests (tests/browser/conftest.py) and benchmarks/bench_bro
 imports neither pytest nor lstm_core. Playwright is imported lazily: without it (or without
 Debian's chromium) `browser_unavailable_reason()` says why, and callers skip.
 
-- `AppServer` runs `python -m streamlit run dashboard.py` on a free port of 127.0.0.1 with the
+- `AppServer` runs `python -m app.serve` (`streamlit run dashboard.py`, as `make run` does) on a free port of 127.0.0.1 with the
   interpreter of this virtual environment, waits for `/_stcore/health`, and stops the process
   by its id (terminate, then kill).
 - `launch_chromium` starts /usr/bin/chromium with the flags that work on this machine. Playwright
@@ -109,7 +109,8 @@ class AppServer:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "streamlit", "run", "dashboard.py",
+            # What `make run` starts: `streamlit run dashboard.py` warming up as it starts.
+            sys.executable, "-m", "app.serve",
             "--server.headless", "true",
             "--server.port", str(self.port),
             "--server.address", "127.0.0.1",

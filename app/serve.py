@@ -1,0 +1,40 @@
+"""Start the dashboard's server with TensorFlow and the tutorial's shapes warming up at once.
+
+    python -m app.serve [streamlit run options]     (what `make run` and `make class` call)
+
+`streamlit run dashboard.py` runs none of the app until a browser opens a page, so the first
+student to press Train waited for TensorFlow's import (~5 s) and then for a compile. This
+starts both in the server process as it starts, in a background thread a moment after the
+server is up, then hands over to Streamlit's own command line, so every option of
+`streamlit run` still applies. Pages call `lstm_core.warm_up` too; whichever comes first does
+the work once per process.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Started before any browser arrives: the tutorial's three programs, the Explorer's and the
+# Compare page's defaults. Each takes about a second of compile here.
+STARTUP_TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many")
+# Seconds between the server's start and the warm-up: the server binds its port first.
+STARTUP_DELAY_S = 1.0
+
+
+def startup_shapes() -> list:
+    from lstm_core import ExperimentConfig
+
+    return [ExperimentConfig(topology=topology) for topology in STARTUP_TOPOLOGIES]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import lstm_core
+    from streamlit.web import cli
+
+    lstm_core.warm_up(delay=STARTUP_DELAY_S, precompile=startup_shapes())
+    sys.argv = ["streamlit", "run", "dashboard.py", *(sys.argv[1:] if argv is None else argv)]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()
