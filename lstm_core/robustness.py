@@ -1,0 +1,183 @@
+"""Seed robustness: one configuration trained with many seeds, and what the spread says.
+
+"Did this topology win, or was it one lucky seed?" A single run cannot answer that. Here a
+config is repeated over N seeds (each seed draws its own initial weights and, for the random
+tasks, its own sequences), trained (as one vectorised population per shape where
+`lstm_core.population.train_many` can), and summarised: the success rate (score below the
+task's `solved_below`: the validation MSE, or the training MSE where the task has no held-out
+data), the final errors of every seed, the median loss curve with a quantile band, and the best
+and worst seed. Pure (no Streamlit): the Compare page draws what this returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from lstm_core.config import ExperimentConfig
+
+DEFAULT_SEEDS = 20
+# The band drawn around the median curve.
+BAND = (0.25, 0.75)
+
+
+def seed_configs(config: ExperimentConfig, count: int = DEFAULT_SEEDS, first_seed: int = 0) -> list[ExperimentConfig]:
+    """`count` copies of `config`, with seeds first_seed, first_seed + 1, …; ValueError for count < 1."""
+    if count < 1:
+        raise ValueError(f"count={count}: at least one seed is needed")
+    return [config.replace(seed=first_seed + index) for index in range(count)]
+
+
+def quantile_curves(curves: Sequence[Sequence[float]], quantiles: Sequence[float] = (BAND[0], 0.5, BAND[1])
+                    ) -> np.ndarray:
+    """Per-epoch quantiles over curves of possibly different lengths: shape (len(quantiles), longest).
+
+    At each epoch only the curves that reached it count (a run stopped early, or whose loss turned
+    NaN, adds nothing after its end); non-finite values are ignored. An epoch no curve reached
+    with a finite value is NaN.
+    """
+    longest = max((len(curve) for curve in curves), default=0)
+    table = np.full((len(curves), longest), np.nan)
+    for row, curve in enumerate(curves):
+        values = np.asarray(curve, dtype=np.float64).reshape(-1)
+        table[row, :values.size] = np.where(np.isfinite(values), values, np.nan)
+    result = np.full((len(quantiles), longest), np.nan)
+    reached = np.any(np.isfinite(table), axis=0)
+    if reached.any():
+        result[:, reached] = np.nanquantile(table[:, reached], quantiles, axis=0)
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedSummary:
+    """One configuration over N seeds.
+
+    Attributes:
+        topology: the topology key (every config of the summary has it).
+        seeds: the seeds, in the order trained.
+        scores: each seed's final score (validation MSE, else training MSE); inf for a run
+            whose score is not finite (it diverged: counted as the worst, never as solved).
+        solved: whether each seed's score is below `threshold`.
+        threshold: the task's `solved_below`.
+        median, low, high: the median loss curve and the band (`BAND` quantiles) per epoch; the
+            validation curves where the task has held-out data, else the training curves.
+        curve_kind: "validation" or "training": which losses the curves are.
+    """
+
+    topology: str
+    seeds: tuple[int, ...]
+    scores: np.ndarray
+    solved: np.ndarray
+    threshold: float
+    median: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    curve_kind: str
+
+    @property
+    def count(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def solved_count(self) -> int:
+        return int(np.sum(self.solved))
+
+    @property
+    def success_rate(self) -> float:
+        return self.solved_count / self.count if self.count else 0.0
+
+    @property
+    def best_index(self) -> int:
+        """The index of the seed with the lowest score (the first of equals)."""
+        return int(np.argmin(self.scores))
+
+    @property
+    def worst_index(self) -> int:
+        """The index of the seed with the highest score (a diverged run is the worst)."""
+        return int(np.argmax(self.scores))
+
+    @property
+    def best_seed(self) -> int:
+        return self.seeds[self.best_index]
+
+    @property
+    def worst_seed(self) -> int:
+        return self.seeds[self.worst_index]
+
+    def rate_text(self) -> str:
+        """"17 of 20 seeds solved (85 %)"."""
+        return f"{self.solved_count} of {self.count} seeds solved ({100 * self.success_rate:.0f} %)"
+
+
+def score_of(result) -> float:
+    """A run's final score; inf when it is not finite (NaN loss), so that it sorts as the worst."""
+    score = float(result.score)
+    return score if np.isfinite(score) else float("inf")
+
+
+def summarise(results: Sequence) -> SeedSummary:
+    """The summary of runs of one configuration that differ only in their seed.
+
+    ValueError for no results, or results of different topologies or tasks (they would not
+    be one configuration's spread).
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("no results to summarise")
+    first = results[0].config
+    for result in results:
+        if (result.config.topology, result.config.task) != (first.topology, first.task):
+            raise ValueError("summarise takes the runs of one topology on one task (one config, many seeds)")
+    scores = np.array([score_of(result) for result in results], dtype=np.float64)
+    threshold = float(first.solved_below)
+    validation = bool(results[0].has_validation)
+    curves = [result.val_losses if validation else result.losses for result in results]
+    low, median, high = quantile_curves(curves, (BAND[0], 0.5, BAND[1]))
+    return SeedSummary(
+        topology=first.topology,
+        seeds=tuple(int(result.config.seed) for result in results),
+        scores=scores,
+        solved=scores < threshold,
+        threshold=threshold,
+        median=median,
+        low=low,
+        high=high,
+        curve_kind="validation" if validation else "training",
+    )
+
+
+def train_seeds(configs: Sequence[ExperimentConfig],
+                progress: Callable[[int, int], None] | None = None) -> Iterator[list]:
+    """Train the configs, one group of configs sharing a shape at a time, yielding each group's
+    results (in the configs' order within the group) as soon as it is done.
+
+    A group is trained as one population with `lstm_core.population.train_many` (each member
+    equals `engine.train` alone to float round-off). `progress(done, total)` counts finished
+    member-epochs over all groups; an exception it raises (a page's stop signal) ends the
+    training there, losing only the group in progress. A consumer that stops iterating trains
+    nothing more.
+    """
+    from lstm_core import population
+
+    groups: dict[tuple, list[ExperimentConfig]] = {}
+    for config in configs:
+        groups.setdefault(config.shape_key, []).append(config)
+    total = sum(config.epochs for config in configs)
+    done_before = 0
+    for group in groups.values():
+        members = len(group)
+        group_epochs = sum(config.epochs for config in group)
+
+        def report(done: int, _total: int, base=done_before, members=members, group_epochs=group_epochs) -> None:
+            if progress is not None:
+                progress(base + min(done * members, group_epochs), total)
+
+        results = population.train_many(group, progress=report if progress is not None else None)
+        done_before += group_epochs
+        yield results
+
+
+__all__ = ["BAND", "DEFAULT_SEEDS", "SeedSummary", "quantile_curves", "score_of", "seed_configs", "summarise",
+           "train_seeds"]
