@@ -21,6 +21,7 @@ from app import runs
 
 TITLE = "LSTM explorer"
 ICON = "🔁"
+PRESENTER_PATH = "present"  # pages/present.py's URL path
 
 _logger = logging.getLogger(__name__)
 # Set while the app's navigation runs a page in this thread (each session's script run has
@@ -32,6 +33,10 @@ def run(pages: Sequence) -> None:
     """The app's entry: page config, safeguards, the navigation, then the page of the URL."""
     st.set_page_config(page_title=TITLE, page_icon=ICON, layout="wide")
     navigation = st.navigation(list(pages))
+    # `?present=1` on any page's URL (a link for the projector) opens the presenter page.
+    presenter = next((page for page in pages if page.url_path == PRESENTER_PATH), None)
+    if st.query_params.get("present") == "1" and presenter is not None and navigation.url_path != PRESENTER_PATH:
+        st.switch_page(presenter)
     _inside.active = True
     try:
         navigation.run()
