@@ -19,6 +19,7 @@ def pages() -> list:
         st.Page("pages/compare.py", title="Compare topologies", icon="⚖️"),
         st.Page("pages/lessons.py", title="Lessons", icon="🎓"),
         st.Page("pages/inside.py", title="Inside the network", icon="🔬"),
+        st.Page("pages/landscape.py", title="Landscape", icon="🗺️"),
         st.Page("pages/present.py", title="Presenter", icon="📽️"),
     ]
 
