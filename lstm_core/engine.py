@@ -415,26 +415,33 @@ _compile_lock = threading.Lock()
 def _compiled_for(config: ExperimentConfig) -> _CompiledShape:
     """The compiled functions for the config's shape, compiling them on first use (or waiting
     for another thread's compile)."""
-    key = config.shape_key
     _install_log_filter()
+    return get_or_compile(_cache, config.shape_key, lambda: _CompiledShape(config), MAX_CACHED_SHAPES)
+
+
+def get_or_compile(cache: "collections.OrderedDict", key, compile_it, limit: int):
+    """`cache[key]`, made by `compile_it()` on first use; beyond `limit` entries the least
+    recently used is dropped. Shared by every compiled cache of the process (engine, population).
+
+    Compiles take one lock of their own: tracing Keras layers from two threads at once is not
+    something to rely on, and a compile (about a second) must not hold up the sessions whose
+    shapes are already compiled.
+    """
     with _cache_lock:
-        compiled = _cache.get(key)
+        compiled = cache.get(key)
         if compiled is not None:
-            _cache.move_to_end(key)
+            cache.move_to_end(key)
             return compiled
-    # Compiles take their own lock: tracing Keras layers from two threads at once is not
-    # something to rely on, and a compile (about a second) must not hold up the sessions
-    # whose shapes are already compiled.
     with _compile_lock:
         with _cache_lock:
-            compiled = _cache.get(key)
+            compiled = cache.get(key)
         if compiled is None:
-            compiled = _CompiledShape(config)
+            compiled = compile_it()
         with _cache_lock:
-            _cache[key] = compiled
-            _cache.move_to_end(key)
-            while len(_cache) > MAX_CACHED_SHAPES:
-                _cache.popitem(last=False)
+            cache[key] = compiled
+            cache.move_to_end(key)
+            while len(cache) > limit:
+                cache.popitem(last=False)
         return compiled
 
 

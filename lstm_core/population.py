@@ -28,7 +28,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
-import threading
 import time
 from typing import Callable, Sequence
 
@@ -548,28 +547,11 @@ class _Member:
 
 
 _cache: "collections.OrderedDict[tuple, _CompiledPopulation]" = collections.OrderedDict()
-_cache_lock = threading.Lock()
-_compile_lock = threading.Lock()
 
 
 def _compiled_for(config: ExperimentConfig, population: int) -> _CompiledPopulation:
-    key = (config.shape_key, population)
-    with _cache_lock:
-        compiled = _cache.get(key)
-        if compiled is not None:
-            _cache.move_to_end(key)
-            return compiled
-    with _compile_lock:
-        with _cache_lock:
-            compiled = _cache.get(key)
-        if compiled is None:
-            compiled = _CompiledPopulation(config, population)
-        with _cache_lock:
-            _cache[key] = compiled
-            _cache.move_to_end(key)
-            while len(_cache) > MAX_CACHED:
-                _cache.popitem(last=False)
-        return compiled
+    return engine.get_or_compile(_cache, (config.shape_key, population),
+                                 lambda: _CompiledPopulation(config, population), MAX_CACHED)
 
 
 def compile_population(config: ExperimentConfig, size: int) -> None:
