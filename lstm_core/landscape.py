@@ -356,7 +356,7 @@ def landscape_figure(landscape: Landscape, epoch: int | None = None, height: int
                          row=1, col=index + 1)
         figure.update_xaxes(type="category", title_text="learning rate", row=1, col=index + 1)
     figure.update_yaxes(type="category", title_text="units", row=1, col=1)
-    coloraxis = {"colorscale": "Viridis_r", "colorbar": {"title": {"text": "loss"}}}
+    coloraxis = {"colorscale": "Viridis", "colorbar": {"title": {"text": "loss"}}}
     if colour is not None:
         low, high = colour
         ticks = list(range(math.ceil(low), math.floor(high) + 1)) or [round((low + high) / 2, 2)]
