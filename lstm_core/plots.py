@@ -48,6 +48,13 @@ def loss_figure(series: Iterable[tuple[str, str]], title: str = "Training loss",
     return figure
 
 
+def add_validation_line(figure: go.Figure, name: str, color: str) -> int:
+    """Add a dashed line for a validation loss to a loss chart; returns its trace index."""
+    figure.add_trace(go.Scatter(x=np.empty(0), y=np.empty(0), mode="lines", name=name,
+                                line={"color": color, "width": 2, "dash": "dash"}))
+    return len(figure.data) - 1
+
+
 def display_points(losses: Sequence[float], max_points: int = DISPLAY_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """(epochs, losses) to draw: all of them up to `max_points`, else each bucket's min and max.
 

@@ -13,15 +13,19 @@ import streamlit as st
 
 import lstm_core
 from app import controls, live, runs, shell
-from app.results import run_title, shown_sequence
-from lstm_core import FIELDS, TOPOLOGIES, ExperimentConfig, backend, diagnosis, plots
+from app.results import run_title, shown_sequence, shown_split, watched_sequence
+from lstm_core import FIELDS, TASKS, TOPOLOGIES, ExperimentConfig, backend, diagnosis, plots
 from lstm_core.config import TASK_DEFAULTED, field_limits
+from lstm_core.tasks import CustomInputError, read_csv_column
 
 PAGE = "explorer"
 # The settings this page shows (in this order, those that apply to the chosen task).
 SETTINGS = tuple(FIELDS)
 DISPLAY = ("log_scale", "show_table")
 CHART_HEIGHT = 300
+# The largest CSV file the custom task reads (a column of at most 1,000 numbers is far smaller).
+CSV_MAX_BYTES = 1_000_000
+VALIDATION_COLOR = "#7f7f7f"
 _logger = logging.getLogger(__name__)
 
 
@@ -72,6 +76,65 @@ def _resolved_settings(from_url: dict | None) -> tuple[ExperimentConfig, list[st
     return config, messages
 
 
+def _go_to_task(key: str) -> None:
+    st.session_state["task"] = key
+    _defaults_changed()
+
+
+def draw_task_story(config: ExperimentConfig) -> None:
+    """Under the task selector: the rule, what must be remembered and who can learn it, and the
+    task the registry suggests trying next."""
+    task = TASKS[config.task]
+    st.caption(f"**{task.summary}.** {task.explanation}")
+    if task.suggestion and task.suggestion in TASKS:
+        st.button(f"Try next: {TASKS[task.suggestion].label}", on_click=_go_to_task, args=(task.suggestion,),
+                  width="stretch", key="suggested_task",
+                  help="Switch to the task the explanation points to (its own settings).")
+
+
+def _csv_uploaded() -> None:
+    st.session_state.pop("custom_csv_column", None)
+    upload = st.session_state.get("custom_csv")
+    if upload is None:
+        st.session_state.pop("custom_csv_columns", None)
+        st.session_state.pop("custom_csv_message", None)
+        return
+    _load_csv(upload, None)
+
+
+def _csv_column_chosen() -> None:
+    upload = st.session_state.get("custom_csv")
+    if upload is not None:
+        _load_csv(upload, st.session_state.get("custom_csv_column"))
+
+
+def _load_csv(upload, column: str | None) -> None:
+    """Put a CSV column into the custom sequence; a file that cannot be used changes nothing but
+    the message."""
+    try:
+        values, chosen, numeric = read_csv_column(upload.getvalue(), column, max_bytes=CSV_MAX_BYTES)
+    except CustomInputError as problem:
+        st.session_state["custom_csv_message"] = f"{upload.name}: {problem} Your sequence is unchanged."
+        st.session_state.pop("custom_csv_columns", None)
+        return
+    st.session_state.pop("custom_csv_message", None)
+    st.session_state["custom_csv_columns"] = numeric
+    st.session_state["custom_csv_column"] = chosen
+    st.session_state["custom_values"] = controls.widget_value("custom_values", values)
+
+
+def draw_csv_upload() -> None:
+    """A CSV file as the custom sequence: one numeric column (a choice when there are several)."""
+    st.file_uploader("…or a column of a CSV file", type=["csv"], key="custom_csv", on_change=_csv_uploaded,
+                     help=f"A CSV file of at most {CSV_MAX_BYTES:,} bytes; its first numeric column is used.")
+    columns = st.session_state.get("custom_csv_columns") or []
+    if len(columns) > 1:
+        st.selectbox("Column", columns, key="custom_csv_column", on_change=_csv_column_chosen)
+    message = st.session_state.get("custom_csv_message")
+    if message:
+        st.error(message, icon="⚠️")
+
+
 def sidebar() -> tuple[ExperimentConfig, list[str]]:
     from_url = controls.new_url_params(PAGE, SETTINGS)
     controls.persist(*SETTINGS, *DISPLAY)
@@ -86,9 +149,14 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
             controls.field_widget(name, name, limits, on_change=on_change, step=100 if name == "epochs" else None,
                                   disabled=name == "batch_size" and limits["batch_size"][1] == 1)
             if name == "task":
-                st.caption(lstm_core.TASKS[config.task].summary)
+                draw_task_story(config)
             if name == "topology":
                 st.caption(TOPOLOGIES[config.topology].description)
+                note = TASKS[config.task].note_for(config.topology)
+                if note:
+                    st.caption(f"**On this task:** {note}")
+            if name == "custom_values":
+                draw_csv_upload()
         st.button("Tutorial settings" if config.task == "echo" else "Task defaults", on_click=_tutorial_settings,
                   width="stretch", help="The task's own settings (for the echo: the tutorial's) for this topology.")
         st.header("Display")
@@ -104,20 +172,48 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
 # --------------------------------------------------------------------------- training
 
 
-def loss_chart(config: ExperimentConfig):
+def loss_chart(config: ExperimentConfig, validation: bool):
+    """The loss chart: the training line (named by the topology), and a dashed validation line
+    (the held-out sequences) when the task has them."""
     topology = TOPOLOGIES[config.topology]
-    return plots.loss_figure([(topology.label, topology.color)], title=f"Training loss<br><sup>{run_title(config)}</sup>",
-                             log_y=st.session_state.get("log_scale", True), height=CHART_HEIGHT)
+    name = f"{topology.label}: training" if validation else topology.label
+    figure = plots.loss_figure([(name, topology.color)], title=f"Training loss<br><sup>{run_title(config)}</sup>",
+                               log_y=st.session_state.get("log_scale", True), height=CHART_HEIGHT)
+    if validation:
+        plots.add_validation_line(figure, f"{topology.label}: validation (unseen)", VALIDATION_COLOR)
+    return figure
 
 
-def train_now(config: ExperimentConfig, progress_slot, chart_slot) -> None:
-    """Train with live progress; the outcome (complete, partial or failed) goes into a run handle."""
+def prediction_chart(config: ExperimentConfig, targets, predictions, subtitle: str):
+    return plots.prediction_figure(targets, predictions, color=TOPOLOGIES[config.topology].color,
+                                   title=f"Target vs prediction<br><sup>{subtitle}</sup>", height=CHART_HEIGHT)
+
+
+def shown_index() -> int:
+    return int(st.session_state.get("shown_sequence") or 0)
+
+
+def train_now(config: ExperimentConfig, progress_slot, chart_slot, prediction_slot) -> None:
+    """Train with live progress: the loss chart and the shown sequence's predictions are redrawn
+    as it learns; the outcome (complete, partial or failed) goes into a run handle."""
     # Drop the previous run first: its model is released, and a failure now shows no stale result.
     st.session_state.pop("result", None)
     handle = runs.start(PAGE, [config])
     runs.watch_for_header_stop(PAGE)
-    chart = live.LiveChart(loss_chart(config), progress_slot, chart_slot, handle,
-                           log_y=st.session_state.get("log_scale", True))
+    watched = watched_sequence(config, shown_index())
+    figure = loss_chart(config, validation=watched.split == "validation")
+    where = (f"held-out sequence {watched.index + 1}" if watched.split == "validation"
+             else f"training sequence {watched.index + 1}")
+
+    def draw_predictions(model, draw: int) -> None:
+        predictions = watched.predictions(model)
+        if predictions is not None:
+            prediction = prediction_chart(config, watched.targets, predictions, f"{run_title(config)} · {where} · training…")
+            prediction.layout.meta = {"draw": draw}
+            prediction_slot.plotly_chart(prediction, config=live.CHART_CONFIG)
+
+    chart = live.LiveChart(figure, progress_slot, chart_slot, handle, log_y=st.session_state.get("log_scale", True),
+                           val_trace_index=1 if len(figure.data) > 1 else None, on_redraw=draw_predictions)
     progress_slot.progress(0.0, text="Preparing the model (the first run of a new shape compiles it)…")
     try:
         handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
@@ -133,24 +229,33 @@ def train_now(config: ExperimentConfig, progress_slot, chart_slot) -> None:
 
 
 def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_slot, caption_slot,
-                prediction_slot) -> None:
+                prediction_slot, picker_slot) -> None:
     stale = result.config != config
     title = run_title(result.config)
     if stale:
         st.warning(f"**Settings changed: press Train.** The charts show the last run ({title}), not the "
                    "settings in the sidebar.", icon="🔄")
-    figure = loss_chart(result.config)
+    figure = loss_chart(result.config, validation=result.has_validation)
     plots.set_losses(figure, 0, result.losses)
+    if result.has_validation:
+        plots.set_losses(figure, 1, result.val_losses)
     note = plots.apply_loss_axis(figure, log_y=st.session_state.get("log_scale", True))
     figure.layout.meta = {"run_finished_at": handle.finished_at if handle is not None else None}
-    targets, predictions, which = shown_sequence(result)
-    prediction = plots.prediction_figure(targets, predictions, color=TOPOLOGIES[result.config.topology].color,
-                                         title=f"Target vs prediction<br><sup>{title}{which}</sup>", height=CHART_HEIGHT)
+    count = result.num_sequences(shown_split(result)) if result.data is not None else 1
+    if shown_index() >= count:
+        st.session_state["shown_sequence"] = 0
+    targets, predictions, which = shown_sequence(result, shown_index())
+    prediction = prediction_chart(result.config, targets, predictions, f"{title}{which}")
     if stale:
         plots.dim(figure)
         plots.dim(prediction)
     chart_slot.plotly_chart(figure, config=live.CHART_CONFIG, key="loss_chart")
     prediction_slot.plotly_chart(prediction, config=live.CHART_CONFIG, key="prediction_chart")
+    if count > 1:
+        what = "held-out" if shown_split(result) == "validation" else "training"
+        picker_slot.selectbox(f"Show {what} sequence", list(range(count)), key="shown_sequence",
+                              format_func=lambda index: f"{index + 1} of {count}",
+                              help="Which sequence the prediction chart shows (held-out: never trained on).")
     progress_slot.progress(result.epochs_completed / result.config.epochs,
                            text=live.progress_text("", result.epochs_completed, result.config.epochs, result.losses))
     fall = diagnosis.loss_fall(result.losses)
@@ -163,22 +268,46 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
     stop = diagnosis.describe_stop(result, handle.cause if handle is not None else None)
     if stop is not None:
         getattr(st, stop[0])(stop[1])
+    draw_verdict(result)
     hint = diagnosis.learning_hint(result)
     if hint:
         st.info(hint, icon="💡")
-    columns = st.columns(5)
-    columns[0].metric("Final MSE", f"{result.final_mse:.2e}")
-    columns[1].metric("Largest error", f"{result.max_abs_error:.3f}")
-    columns[2].metric("Epochs", f"{result.epochs_completed:,}")
+    metrics = [("Training MSE", f"{result.final_mse:.2e}", "On the sequences it trained on.")]
+    if result.has_validation:
+        metrics.append(("Validation MSE", f"{result.val_mse:.2e}", "On held-out sequences it never trained on."))
     compile_seconds = getattr(result, "compile_seconds", 0.0)
-    columns[3].metric("Compile", f"{compile_seconds:.2f} s" if compile_seconds > 0.005 else "cached",
-                      help="Compiling the training function for a new shape; 'cached' when it was ready.")
-    columns[4].metric("Training", f"{getattr(result, 'train_seconds', result.seconds):.2f} s",
-                      help="Building the model, training and predicting, without the compile.")
+    metrics += [
+        ("Largest error", f"{result.max_abs_error:.3f}", "The largest |prediction − target| on the training data."),
+        ("Epochs", f"{result.epochs_completed:,}", None),
+        ("Compile", f"{compile_seconds:.2f} s" if compile_seconds > 0.005 else "cached",
+         "Compiling the training function for a new shape; 'cached' when it was ready."),
+        ("Training time", f"{getattr(result, 'train_seconds', result.seconds):.2f} s",
+         "Building the model, training and predicting, without the compile."),
+    ]
+    for column, (label, value, help_text) in zip(st.columns(len(metrics)), metrics):
+        column.metric(label, value, help=help_text)
     if st.session_state.get("show_table", True):
         st.dataframe(results_table(targets, predictions), hide_index=True, width="stretch")
     if handle is not None:
         handle.shown = True
+
+
+def draw_verdict(result) -> None:
+    """Whether the run solved its task (the task's threshold on unseen data, where it has some),
+    and what the registry says about this topology on this task."""
+    task = TASKS[result.config.task]
+    topology = TOPOLOGIES[result.config.topology]
+    measure = "validation MSE on unseen sequences" if result.has_validation else "training MSE"
+    note = task.note_for(result.config.topology)
+    if result.solved:
+        text = (f"**Solved.** The {measure} is {result.score:.2e}, below the task's threshold "
+                f"{result.config.solved_below:g}.")
+        st.success(text + (f" {topology.label}: {note}" if note else ""), icon="✅")
+    else:
+        why = (f" **Why {topology.label} fails here:** {note}" if note else
+               " This topology can learn the task: try more epochs or another learning rate.")
+        st.error(f"**Not solved.** The {measure} is {result.score:.2e}; the task counts as solved below "
+                 f"{result.config.solved_below:g}.{why}", icon="❌")
 
 
 def results_table(targets, predictions):
@@ -227,7 +356,7 @@ def explorer_page() -> None:
     buttons = st.columns([1, 1, 4])
     train_pressed = buttons[0].button("Train", type="primary", width="stretch")
     stop_pressed = buttons[1].button("Stop", width="stretch", help="Stop after the current epoch, keeping the partial run.")
-    buttons[2].caption(lstm_core.TASKS[config.task].summary)
+    buttons[2].caption(TASKS[config.task].summary)
     handle = runs.settle(PAGE, stop_pressed)
     if handle is not None and handle.results:
         st.session_state["result"] = handle.results[-1]
@@ -236,18 +365,19 @@ def explorer_page() -> None:
     chart_slot = chart_column.empty()
     caption_slot = chart_column.empty()
     prediction_slot = prediction_column.empty()
+    picker_slot = prediction_column.empty()
     # The controls are on their way to the browser: import TensorFlow in the background a
     # moment later, then compile the shape on screen (most first visitors train it).
     lstm_core.warm_up(delay=0.5, precompile=[config])
     if train_pressed:
         st.session_state.pop("url_messages", None)
-        train_now(config, progress_slot, chart_slot)
+        train_now(config, progress_slot, chart_slot, prediction_slot)
         handle = runs.current(PAGE)
         if handle.results:
             st.session_state["result"] = handle.results[-1]
     result = st.session_state.get("result")
     if result is not None:
-        draw_result(result, config, handle, progress_slot, chart_slot, caption_slot, prediction_slot)
+        draw_result(result, config, handle, progress_slot, chart_slot, caption_slot, prediction_slot, picker_slot)
     elif not train_pressed:
         progress_slot.info("Press **Train** to train this network. The loss curve appears here as it learns.")
     draw_framing(config)

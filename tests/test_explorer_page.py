@@ -44,7 +44,8 @@ def test_short_run_draws_loss_and_prediction_charts(topology):
     at.sidebar.number_input(key="sequence_length").set_value(6).run()
     at.sidebar.number_input(key="epochs").set_value(40).run()
     click(at, "Train")
-    assert not at.exception and not at.error
+    assert not at.exception
+    assert all("Not solved" in e.value for e in at.error)  # 40 epochs may not reach the threshold
 
     loss_figure = figure_titled(at, "Training loss")
     assert TOPOLOGIES[topology].label in loss_figure["layout"]["title"]["text"]  # the title names the run
@@ -58,8 +59,10 @@ def test_short_run_draws_loss_and_prediction_charts(topology):
     expected = lstm_core.train(ExperimentConfig(topology=topology, sequence_length=6, epochs=40))
     np.testing.assert_array_equal(loss[1], expected.losses.astype(np.float64))
     np.testing.assert_array_equal(prediction["prediction"][1], expected.predictions.astype(np.float64))
-    assert [m.label for m in at.metric] == ["Final MSE", "Largest error", "Epochs", "Compile", "Training"]
+    assert [m.label for m in at.metric] == ["Training MSE", "Largest error", "Epochs", "Compile", "Training time"]
     assert at.metric[2].value == "40"
+    verdict = " ".join(box.value for box in [*at.success, *at.error] if "olved" in box.value)
+    assert ("Not solved" in verdict) != expected.solved and f"{expected.final_mse:.2e}" in verdict
     assert len(at.dataframe[0].value) == 6  # the position / target / prediction / error table
     # How much the loss fell is said beside the chart.
     assert any("lower (−" in c.value or "rose by" in c.value for c in at.caption)
@@ -231,3 +234,154 @@ def test_a_failing_run_says_so_in_plain_words_without_paths(monkeypatch):
     assert "ValueError" in shown and "training" in shown
     page_text = " ".join(str(element.value) for element in [*at.error, *at.warning, *at.info, *at.markdown, *at.caption])
     assert 'File "' not in page_text and "/srv/app" not in page_text and "site-packages" not in page_text
+
+
+# --------------------------------------------------------------------------- tasks, validation, verdict (issue 9)
+
+
+def run_delay(topology: str, epochs: str = "30", **extra) -> tuple:
+    at = app({"task": "delay", "topology": topology, "epochs": epochs, **extra}).run()
+    click(at, "Train")
+    assert not at.exception, at.exception
+    return at, at.session_state["result"]
+
+
+def test_loss_chart_has_training_and_dashed_validation_curves_as_the_engine_computes():
+    at, result = run_delay("one_to_one")
+    lines = traces(figure_titled(at, "Training loss"))
+    assert set(lines) == {"One-to-one: training", "One-to-one: validation (unseen)"}
+    expected = lstm_core.train(result.config)
+    np.testing.assert_array_equal(lines["One-to-one: training"][1], expected.losses.astype(np.float64))
+    np.testing.assert_array_equal(lines["One-to-one: validation (unseen)"][1], expected.val_losses.astype(np.float64))
+    assert len(expected.val_losses) == 30
+    dashes = {trace["name"]: trace["line"].get("dash") for trace in figure_titled(at, "Training loss")["data"]}
+    assert dashes["One-to-one: validation (unseen)"] == "dash" and dashes["One-to-one: training"] is None
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Training MSE", "Validation MSE"]
+    assert at.metric[1].value == f"{expected.val_mse:.2e}"
+
+
+def test_a_topology_that_cannot_learn_the_task_is_told_why():
+    at, result = run_delay("one_to_one")
+    assert not result.solved
+    shown = " ".join(e.value for e in at.error)
+    assert "Not solved" in shown and f"{result.val_mse:.2e}" in shown
+    assert lstm_core.TASKS["delay"].note_for("one_to_one") in shown
+    assert not at.success
+
+
+def test_a_topology_that_learns_the_task_is_marked_solved():
+    at, result = run_delay("many_to_many", epochs="200")
+    assert result.solved and result.val_mse < result.config.solved_below
+    assert any("Solved" in s.value and f"{result.val_mse:.2e}" in s.value for s in at.success), [s.value for s in at.success]
+    assert not any("Not solved" in e.value for e in at.error)
+
+
+def test_echo_says_it_needs_no_memory_explains_memorising_and_points_to_the_next_task():
+    at = app().run()
+    sidebar_text = " ".join(c.value for c in at.sidebar.caption)
+    assert "y = x" in sidebar_text and "every topology learns it" in sidebar_text
+    at.sidebar.selectbox(key="topology").set_value("many_to_one").run()
+    sidebar_text = " ".join(c.value for c in at.sidebar.caption)
+    assert lstm_core.TASKS["echo"].note_for("many_to_one") in sidebar_text and "memorises" in sidebar_text
+    suggestion = lstm_core.TASKS[lstm_core.TASKS["echo"].suggestion]
+    click(at, f"Try next: {suggestion.label}")
+    assert not at.exception
+    assert at.sidebar.selectbox(key="task").value == suggestion.key
+    assert url_params(at)["task"] == suggestion.key
+    assert at.sidebar.number_input(key="epochs").value == suggestion.defaults.epochs
+    assert suggestion.explanation in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_control_picks_the_held_out_sequence_shown():
+    at, result = run_delay("many_to_many")
+    picker = at.selectbox(key="shown_sequence")
+    assert len(picker.options) == result.num_sequences("validation") > 3
+    picker.set_value(3).run()
+    assert at.session_state["result"] is result  # no retraining
+    prediction = figure_titled(at, "Target vs prediction")
+    _, targets, predictions = result.sequence(3, "validation")
+    lines = traces(prediction)
+    np.testing.assert_array_equal(lines["target"][1], targets.astype(np.float64))
+    np.testing.assert_array_equal(lines["prediction"][1], predictions.astype(np.float64))
+    assert f"held-out sequence 4 of {result.num_sequences('validation')}" in prediction["layout"]["title"]["text"]
+
+
+# --------------------------------------------------------------------------- custom task: a CSV upload
+
+
+def custom_page():
+    at = app({"task": "custom"}).run()
+    assert not at.exception
+    return at
+
+
+def upload(at, name: str, content: bytes):
+    at.sidebar.file_uploader(key="custom_csv").set_value((name, content, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_csv_column_becomes_the_custom_sequence_and_a_column_can_be_chosen():
+    at = custom_page()
+    rows = "\n".join(f"day{i},{i % 7},{(i * 3) % 11 / 2}" for i in range(40))
+    upload(at, "data.csv", f"name,a,b\n{rows}\n".encode())
+    expected_a = tuple(float(i % 7) for i in range(40))
+    assert at.session_state["explorer_config"].custom_values == expected_a
+    assert at.sidebar.selectbox(key="custom_csv_column").options == ["a", "b"]
+    at.sidebar.selectbox(key="custom_csv_column").set_value("b").run()
+    assert at.session_state["explorer_config"].custom_values == tuple((i * 3) % 11 / 2 for i in range(40))
+    assert ExperimentConfig.from_query_params(url_params(at)).custom_values[:3] == (0.0, 1.5, 3.0)
+    assert not at.sidebar.error
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("words.csv", b"name,city\nann,paris\nbob,rome\n", "no column of numbers"),
+    ("big.csv", b"x\n" + b"1\n" * 600_000, "at most 1,000,000"),
+    ("image.csv", bytes(range(256)) * 40, ""),
+    ("few.csv", b"x\n1\n2\n", "at least 3"),
+])
+def test_a_csv_that_cannot_be_used_gets_a_message_and_changes_nothing(name, content, words):
+    at = custom_page()
+    before_config = at.session_state["explorer_config"]
+    before_url = url_params(at)
+    upload(at, name, content)
+    errors = " ".join(e.value for e in at.sidebar.error)
+    assert name in errors and words in errors and "unchanged" in errors, errors
+    assert at.session_state["explorer_config"] == before_config
+    assert url_params(at) == before_url
+
+
+# --------------------------------------------------------------------------- training over time (issue 11)
+
+
+def test_predictions_are_drawn_live_from_the_model_being_trained(monkeypatch):
+    from app import live, results
+    from lstm_core import plots
+
+    drawn = []
+    original = results.WatchedSequence.predictions
+
+    def recording(self, model):
+        predictions = original(self, model)
+        drawn.append(predictions.copy())
+        return predictions
+
+    titles = []
+    original_figure = plots.prediction_figure
+
+    def recording_figure(*args, **kwargs):
+        titles.append(kwargs.get("title", ""))
+        return original_figure(*args, **kwargs)
+
+    monkeypatch.setattr(results.WatchedSequence, "predictions", recording)
+    monkeypatch.setattr(plots, "prediction_figure", recording_figure)
+    monkeypatch.setattr(live, "CHART_INTERVAL", 0.0)
+    monkeypatch.setattr(live, "COST_FACTOR", 0.0)
+    at, result = run_delay("many_to_many", epochs="400")
+    assert len(drawn) >= 3, len(drawn)
+    assert sum("training…" in title for title in titles) == len(drawn)
+    # The first draw is an early model, the last the trained one: the chart moved as it learned.
+    _, targets, final = result.sequence(0, "validation")
+    assert np.abs(drawn[0] - final).max() > 1e-3
+    np.testing.assert_allclose(drawn[-1], final, atol=1e-5)
