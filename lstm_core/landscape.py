@@ -77,7 +77,8 @@ class LandscapeSettings:
             "cell": self.cell,
             "topologies": ",".join(self.topologies),
             "units": ",".join(str(value) for value in self.units),
-            "learning_rates": ",".join(f"{value:g}" for value in self.learning_rates),
+            # repr: the shortest text that reads back to the same float (1e-05, 0.0003).
+            "learning_rates": ",".join(repr(float(value)) for value in self.learning_rates),
             "epochs": str(self.epochs),
             "seed": str(self.seed),
         }
