@@ -14,7 +14,7 @@ import streamlit as st
 import lstm_core
 from app import controls, live, runs, shell
 from app.results import run_title, shown_sequence, shown_split, watched_sequence
-from lstm_core import FIELDS, TASKS, TOPOLOGIES, ExperimentConfig, backend, diagnosis, plots
+from lstm_core import FIELDS, TASKS, TOPOLOGIES, ExperimentConfig, backend, diagnosis, exports, plots
 from lstm_core.config import TASK_DEFAULTED, field_limits
 from lstm_core.tasks import CustomInputError, read_csv_column
 
@@ -288,6 +288,7 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
         column.metric(label, value, help=help_text)
     if st.session_state.get("show_table", True):
         st.dataframe(results_table(targets, predictions), hide_index=True, width="stretch")
+    draw_exports(result)
     if handle is not None:
         handle.shown = True
 
@@ -308,6 +309,38 @@ def draw_verdict(result) -> None:
                " This topology can learn the task: try more epochs or another learning rate.")
         st.error(f"**Not solved.** The {measure} is {result.score:.2e}; the task counts as solved below "
                  f"{result.config.solved_below:g}.{why}", icon="❌")
+
+
+def export_files(result) -> list[tuple[str, str, object, str]]:
+    """(button label, file name, data, MIME type) of each export of a run, made once per run
+    (the model file and the report are not rebuilt on every rerun)."""
+    cached = st.session_state.get("explorer_exports")
+    if cached is not None and cached[0] is result:
+        return cached[1]
+    stem = exports.model_filename(result.config).removesuffix(".keras")
+    files = [
+        ("Loss history (CSV)", f"loss_{stem}.csv", exports.loss_csv(result), "text/csv"),
+        ("Predictions (CSV)", f"predictions_{stem}.csv", exports.prediction_csv(result), "text/csv"),
+        ("Trained model (.keras)", exports.model_filename(result.config), exports.model_bytes(result.model),
+         "application/octet-stream"),
+        ("Report (HTML)", f"report_{stem}.html", exports.run_report(result), "text/html"),
+    ]
+    st.session_state["explorer_exports"] = (result, files)
+    return files
+
+
+def draw_exports(result) -> None:
+    """Downloads of the run shown: everything opens offline (the report inlines Plotly)."""
+    st.markdown("**Download this run**")
+    try:
+        files = export_files(result)
+    except Exception as exc:  # noqa: BLE001 - an export that fails must not take the results with it
+        _logger.exception("Exporting %s failed", result.config)
+        st.error(shell.failure_message(exc, "preparing the downloads"), icon="⚠️")
+        return
+    for index, (column, (label, name, data, mime)) in enumerate(zip(st.columns(len(files)), files)):
+        column.download_button(label, data, file_name=name, mime=mime, on_click="ignore", width="stretch",
+                               key=f"download_{index}")
 
 
 def results_table(targets, predictions):

@@ -385,3 +385,70 @@ def test_predictions_are_drawn_live_from_the_model_being_trained(monkeypatch):
     _, targets, final = result.sequence(0, "validation")
     assert np.abs(drawn[0] - final).max() > 1e-3
     np.testing.assert_allclose(drawn[-1], final, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- exports (issue 13)
+
+
+def test_each_download_button_gives_a_file_that_loads_back(monkeypatch, tmp_path):
+    import io
+    import re
+
+    import pandas as pd
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    keras = lstm_core.backend.load()
+    saved = {}
+    original = MediaFileManager.add
+
+    def recording(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if is_for_static_download:
+            saved[file_name] = (path_or_data, mimetype)
+        return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
+                        is_for_static_download=is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", recording)
+    at, result = run_delay("many_to_many")
+    assert [b.label for b in at.get("download_button")] == [
+        "Loss history (CSV)", "Predictions (CSV)", "Trained model (.keras)", "Report (HTML)"]
+    names = {name.split("_")[0] if not name.endswith(".keras") else "model": name for name in saved}
+    assert set(names) == {"loss", "predictions", "model", "report"}, saved.keys()
+
+    losses = pd.read_csv(io.BytesIO(saved[names["loss"]][0]))
+    assert list(losses.columns) == ["epoch", "loss", "val_loss"] and len(losses) == 30
+    np.testing.assert_allclose(losses["loss"], result.losses, rtol=1e-6)
+    np.testing.assert_allclose(losses["val_loss"], result.val_losses, rtol=1e-6)
+
+    table = pd.read_csv(io.BytesIO(saved[names["predictions"]][0]))
+    held_out = table[(table["split"] == "validation") & (table["sequence"] == 0)]
+    np.testing.assert_allclose(held_out["prediction"], result.sequence(0, "validation")[2], atol=1e-6)
+
+    path = tmp_path / names["model"]
+    path.write_bytes(saved[names["model"]][0])
+    loaded = keras.models.load_model(path)
+    X = result.data.X_val[:4]
+    np.testing.assert_allclose(np.asarray(loaded(X)), np.asarray(result.model(X)), atol=1e-6)
+
+    report, mime = saved[names["report"]]
+    text = report.decode() if isinstance(report, bytes) else report
+    assert mime == "text/html" and text.count('class="plotly-graph-div"') >= 2
+    assert "Plotly.newPlot" in text or "plotly" in text.lower()
+    assert outside_links(text) == []
+
+
+def outside_links(page: str) -> list[str]:
+    """src/href attributes of the page's own tags that point to another host (the inlined
+    JavaScript's string literals are not tags and are never requested by loading the page)."""
+    from html.parser import HTMLParser
+
+    links = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            links.extend(value for name, value in attrs if name in ("src", "href") and value
+                         and re.match(r"\s*(https?:)?//", value, flags=re.IGNORECASE))
+
+    import re
+
+    Tags().feed(page)
+    return links
