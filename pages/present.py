@@ -40,12 +40,13 @@ _logger = logging.getLogger(__name__)
 STYLE = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stExpandSidebarButton"] { display: none !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 3.6rem; padding-bottom: 0.5rem; max-width: 100%; }
+[data-testid="stMainBlockContainer"] { padding: 3.6rem 1.5rem 0.5rem 1.5rem; max-width: 100%; }
 [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.6rem; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 22px; line-height: 1.35; }
-[data-testid="stMain"] .stButton button { min-height: 3.6rem; }
+[data-testid="stMain"] .stButton button { min-height: 3.6rem; padding: 0.25rem 0.5rem; }
 [data-testid="stMain"] .stButton button p { font-size: 19px; font-weight: 600; line-height: 1.2; }
-[data-testid="stMain"] [data-testid="stWidgetLabel"] p { font-size: 19px; }
+[data-testid="stMain"] .stButton button * { white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p { font-size: 18px; white-space: nowrap; }
 [data-testid="stMain"] [data-testid="stProgress"] p { font-size: 20px; }
 </style>"""
 
@@ -58,6 +59,17 @@ def large_text(figure):
     for update in (figure.update_xaxes, figure.update_yaxes):
         update(tickfont_size=TICK_FONT, title_font_size=AXIS_TITLE_FONT)
     return figure
+
+
+class LargeType:
+    """A chart slot that sets the large type on each figure it draws: `plots.apply_loss_axis`
+    (called by every live redraw) replaces the y-axis title, and its font with it."""
+
+    def __init__(self, slot):
+        self.slot = slot
+
+    def plotly_chart(self, figure, **kwargs):
+        return self.slot.plotly_chart(large_text(figure), **kwargs)
 
 
 def loss_chart(configs) -> object:
@@ -82,7 +94,7 @@ def train_now(preset: Preset, progress_slot, loss_slot) -> None:
     try:
         for index, config in enumerate(configs):
             topology = TOPOLOGIES[config.topology]
-            chart = live.LiveChart(figure, progress_slot, loss_slot, handle, trace_index=index,
+            chart = live.LiveChart(figure, progress_slot, LargeType(loss_slot), handle, trace_index=index,
                                    label=f"{topology.label} ({index + 1} of {len(configs)}): ")
             progress_slot.progress(0.0, text=f"{chart.label}preparing the model…")
             handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
@@ -113,7 +125,7 @@ def draw_result(preset: Preset, results, loss_slot, prediction_slots) -> None:
     for index, result in enumerate(results):
         plots.set_losses(figure, index, np.asarray(result.losses))
     plots.apply_loss_axis(figure)
-    loss_slot.plotly_chart(figure, config=live.CHART_CONFIG, key="present_loss")
+    loss_slot.plotly_chart(large_text(figure), config=live.CHART_CONFIG, key="present_loss")
     shown = []
     for result in results:
         split = "validation" if result.has_validation else "train"
@@ -132,18 +144,17 @@ def presenter_page() -> None:
     st.html(STYLE)
     chosen = st.session_state.get(CHOICE_KEY)
     pressed = st.session_state.pop(PRESSED_KEY, None)
-    columns = st.columns([1] * len(PRESETS) + [0.8], vertical_alignment="center")
+    columns = st.columns([1] * len(PRESETS) + [1.1], vertical_alignment="center")
     for column, preset in zip(columns, PRESETS.values()):
         column.button(preset.label, key=f"present_{preset.key}", width="stretch", on_click=choose, args=(preset.key,),
                       type="primary" if preset.key == chosen else "secondary")
-    if not columns[-1].toggle("Presenter mode", value=True, key="present_mode",
-                              help="Turn off to leave for the Explorer (with its sidebar and every setting)."):
+    if not columns[-1].toggle("Presenter mode", value=True, key="present_mode"):
         st.switch_page(LEAVE_TO)
     handle = runs.settle(PAGE, stop_pressed=False)
     if chosen not in PRESETS:
         st.markdown("### 📽️ Presenter\nPress a preset: it trains on the spot, then shows its loss curve beside "
                     "what it predicts, with one sentence on why. Every run is seeded: it is the run the story was "
-                    "checked on.")
+                    "checked on. Turn *Presenter mode* off to leave for the Explorer and its settings.")
         return
     preset = PRESETS[chosen]
     configs = preset.configs

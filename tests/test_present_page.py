@@ -36,6 +36,7 @@ def _assert_back_row_fonts(figure: dict) -> None:
     title = layout["title"]["text"]
     for axis in ("xaxis", "yaxis"):
         assert _font(layout, axis, "tickfont", "size") >= MIN_TICK_PX, f"{title}: {axis} ticks too small"
+        assert _font(layout, axis, "title", "font", "size") > MIN_TICK_PX, f"{title}: {axis} title too small"
     assert _font(layout, "title", "font", "size") > _font(layout, "xaxis", "tickfont", "size"), title
     assert _font(layout, "font", "size") >= MIN_TICK_PX, f"{title}: legend/hover text too small"
 
