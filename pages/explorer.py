@@ -8,12 +8,13 @@ an app.runs handle, and every judgement (why it stopped, what to try) is lstm_co
 from __future__ import annotations
 
 import logging
+import time
 
 import streamlit as st
 
 import lstm_core
 from app import controls, live, runs, shell
-from app.results import run_title, shown_sequence, shown_split, watched_sequence
+from app.results import replay_frames, run_title, shown_sequence, shown_split, watched_sequence
 from lstm_core import FIELDS, TASKS, TOPOLOGIES, ExperimentConfig, backend, diagnosis, exports, plots
 from lstm_core.config import TASK_DEFAULTED, field_limits
 from lstm_core.tasks import CustomInputError, read_csv_column
@@ -26,6 +27,8 @@ CHART_HEIGHT = 300
 # The largest CSV file the custom task reads (a column of at most 1,000 numbers is far smaller).
 CSV_MAX_BYTES = 1_000_000
 VALIDATION_COLOR = "#7f7f7f"
+# Replay speeds: how long the whole run takes to play back (None: as long as it trained).
+REPLAY_SPEEDS = {"1× (as it trained)": None, "3 s": 3.0, "10 s": 10.0}
 _logger = logging.getLogger(__name__)
 
 
@@ -235,6 +238,7 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
     if stale:
         st.warning(f"**Settings changed: press Train.** The charts show the last run ({title}), not the "
                    "settings in the sidebar.", icon="🔄")
+    replay_pressed = draw_replay_controls(result)
     figure = loss_chart(result.config, validation=result.has_validation)
     plots.set_losses(figure, 0, result.losses)
     if result.has_validation:
@@ -291,6 +295,7 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
     draw_exports(result)
     if handle is not None:
         handle.shown = True
+    return figure, prediction, replay_pressed
 
 
 def draw_verdict(result) -> None:
@@ -309,6 +314,59 @@ def draw_verdict(result) -> None:
                " This topology can learn the task: try more epochs or another learning rate.")
         st.error(f"**Not solved.** The {measure} is {result.score:.2e}; the task counts as solved below "
                  f"{result.config.solved_below:g}.{why}", icon="❌")
+
+
+def draw_replay_controls(result) -> bool:
+    """Classroom pace: the speed of a replay, and the button that starts it."""
+    if len(result.snapshots) < 2:
+        return False
+    speed, button = st.columns([3, 1], vertical_alignment="bottom")
+    speed.radio("Replay speed (the whole run)", list(REPLAY_SPEEDS), key="replay_speed", horizontal=True,
+                help="Play the run back: its real loss history and the predictions of the weights kept "
+                     "at up to 50 epochs. Any control, or Stop, ends the replay.")
+    return button.button("▶ Replay the run", width="stretch", key="replay")
+
+
+def replay(result, figure, prediction, progress_slot, chart_slot, prediction_slot) -> None:
+    """Play a finished run back into the page's charts: frame by frame, the loss history up to a
+    kept epoch and the predictions of the weights kept at that epoch (nothing invented). Any
+    widget (Stop included) starts a new script run, which ends this one at its next redraw;
+    the last frame is the run's end, and the page's own charts are put back."""
+    with st.spinner("Preparing the replay…"):
+        frames = replay_frames(result, shown_index())
+    total = max(result.epochs_completed, 1)
+    duration = REPLAY_SPEEDS.get(st.session_state.get("replay_speed"))
+    duration = max(result.train_seconds, 0.5) if duration is None else duration
+    targets, _, which = shown_sequence(result, shown_index())
+    y_range = plots.shared_y_range(targets, *[frame.predictions for frame in frames])
+    finite = [value for value in (*result.losses, *result.val_losses) if value == value and value > 0]
+    extra = (min(finite), max(finite)) if finite else ()
+    log_y = st.session_state.get("log_scale", True)
+    started = time.monotonic()
+    for number, frame in enumerate(frames):
+        loss = loss_chart(result.config, validation=result.has_validation)
+        plots.set_losses(loss, 0, frame.losses)
+        if result.has_validation:
+            plots.set_losses(loss, 1, frame.val_losses)
+        plots.apply_loss_axis(loss, log_y=log_y, extra=extra)
+        loss.update_xaxes(range=[0, total])
+        loss.layout.meta = {"replay": number}
+        moment = prediction_chart(result.config, targets, frame.predictions,
+                                  f"{run_title(result.config)}{which} · replay: epoch {frame.epoch:,} of {total:,}")
+        moment.update_yaxes(range=list(y_range))
+        moment.layout.meta = {"replay": number}
+        progress_slot.progress(frame.epoch / total, text=f"▶ Replay · epoch {frame.epoch:,} / {total:,}")
+        chart_slot.plotly_chart(loss, config=live.CHART_CONFIG)
+        prediction_slot.plotly_chart(moment, config=live.CHART_CONFIG)
+        wait = started + duration * (number + 1) / len(frames) - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+    figure.layout.meta = {"replayed": True}
+    prediction.layout.meta = {"replayed": True}
+    chart_slot.plotly_chart(figure, config=live.CHART_CONFIG)
+    prediction_slot.plotly_chart(prediction, config=live.CHART_CONFIG)
+    progress_slot.progress(result.epochs_completed / result.config.epochs,
+                           text=live.progress_text("", result.epochs_completed, result.config.epochs, result.losses))
 
 
 def export_files(result) -> list[tuple[str, str, object, str]]:
@@ -409,11 +467,15 @@ def explorer_page() -> None:
         if handle.results:
             st.session_state["result"] = handle.results[-1]
     result = st.session_state.get("result")
+    replay_pressed = False
     if result is not None:
-        draw_result(result, config, handle, progress_slot, chart_slot, caption_slot, prediction_slot, picker_slot)
+        figure, prediction, replay_pressed = draw_result(result, config, handle, progress_slot, chart_slot,
+                                                         caption_slot, prediction_slot, picker_slot)
     elif not train_pressed:
         progress_slot.info("Press **Train** to train this network. The loss curve appears here as it learns.")
     draw_framing(config)
+    if result is not None and replay_pressed:
+        replay(result, figure, prediction, progress_slot, chart_slot, prediction_slot)
 
 
 shell.page(explorer_page, PAGE)

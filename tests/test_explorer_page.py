@@ -452,3 +452,53 @@ def outside_links(page: str) -> list[str]:
 
     Tags().feed(page)
     return links
+
+
+# --------------------------------------------------------------------------- classroom pace (issue 13)
+
+
+def test_replay_frames_are_the_runs_own_history_and_snapshots():
+    from app.results import replay_frames
+
+    result = lstm_core.train(ExperimentConfig(task="delay", topology="many_to_many", epochs=120))
+    frames = replay_frames(result, 2)
+    assert [frame.epoch for frame in frames] == [snapshot.epoch for snapshot in result.snapshots]
+    assert frames[0].epoch == 0 and frames[-1].epoch == 120 and len(frames) >= 10
+    for frame in frames:
+        np.testing.assert_array_equal(frame.losses, result.losses[:frame.epoch])
+        np.testing.assert_array_equal(frame.val_losses, result.val_losses[:frame.epoch])
+    np.testing.assert_allclose(frames[-1].predictions, result.sequence(2, "validation")[2], atol=1e-6)
+    assert np.abs(frames[0].predictions - frames[-1].predictions).max() > 1e-3  # it moved as it learned
+
+
+def test_replay_plays_the_real_run_back_at_the_chosen_speed(monkeypatch):
+    import time
+
+    from app.results import replay_frames
+    from lstm_core import plots
+
+    at, result = run_delay("many_to_many", epochs="120")
+    drawn = []
+    original = plots.prediction_figure
+
+    def recording(targets, predictions, *args, **kwargs):
+        if "replay" in kwargs.get("title", ""):
+            drawn.append(np.asarray(predictions, dtype=np.float64))
+        return original(targets, predictions, *args, **kwargs)
+
+    monkeypatch.setattr(plots, "prediction_figure", recording)
+    at.radio(key="replay_speed").set_value("3 s").run()
+    started = time.monotonic()
+    click(at, "▶ Replay the run")
+    elapsed = time.monotonic() - started
+    assert not at.exception
+    assert at.session_state["result"] is result  # replaying trains nothing
+    frames = replay_frames(result, 0)
+    assert len(drawn) == len(frames)
+    for shown, frame in zip(drawn, frames):
+        np.testing.assert_allclose(shown, frame.predictions, atol=1e-6)
+    assert 2.8 <= elapsed < 12, elapsed
+    # The page ends on the run's own charts, as before the replay.
+    lines = traces(figure_titled(at, "Training loss"))
+    assert len(lines[f"{TOPOLOGIES['many_to_many'].label}: training"][1]) == 120
+    assert "replay" not in figure_titled(at, "Target vs prediction")["layout"]["title"]["text"]
