@@ -27,6 +27,9 @@ TIME_DISTRIBUTED = "many_to_many"
 PLAIN_DENSE = "many_to_many_dense"
 
 
+SOLVED_GLYPH = "✅"
+NOT_SOLVED_GLYPH = "❌"
+
 # --------------------------------------------------------------------------- settings and configs
 
 # The settings every compared run shares, so that only the framing differs.
@@ -213,6 +216,32 @@ class ComparisonEntry:
         return np.empty(0) if self.result is None else np.asarray(self.result.losses)
 
     @property
+    def solved(self) -> bool | None:
+        """Whether the run solved the task (score below the task's `solved_below`); None when it
+        has no result or failed."""
+        if self.result is None or self.failed:
+            return None
+        return bool(self.result.solved)
+
+    @property
+    def verdict(self) -> str:
+        """✅ solved, ❌ not solved (also a failed run), "" when not trained yet."""
+        if self.failed:
+            return NOT_SOLVED_GLYPH
+        solved = self.solved
+        return "" if solved is None else (SOLVED_GLYPH if solved else NOT_SOLVED_GLYPH)
+
+    @property
+    def reason(self) -> str:
+        """Why a run that did not solve its task could not: the task registry's note on this
+        topology ("" for a solved or untrained run, or where the registry has no note)."""
+        if self.solved is not False:
+            return ""
+        from lstm_core.tasks import TASKS
+
+        return TASKS[self.config.task].note_for(self.config.topology)
+
+    @property
     def status(self) -> str:
         if self.error is not None:
             return f"failed: {self.error}"
@@ -322,7 +351,7 @@ def max_curve_difference(first: Sequence[float], second: Sequence[float]) -> flo
 
 
 TABLE_COLUMNS = (
-    "topology", "parameters", "X shape", "y shape", "epochs", "final MSE", "largest abs error",
+    "topology", "solved", "score", "parameters", "X shape", "y shape", "epochs", "final MSE", "largest abs error",
     "compile (s)", "training (s)", "first epoch below threshold", "status",
 )
 
@@ -331,7 +360,9 @@ def table_rows(entries: Iterable[ComparisonEntry], threshold: float) -> list[dic
     """One row per entry, with the keys of `TABLE_COLUMNS`; None where a run has no value.
 
     "epochs" counts the epochs completed; "first epoch below threshold" is the epoch as text,
-    or "not reached" (text, so the column has one type).
+    or "not reached" (text, so the column has one type). "score" is what decides "solved": the
+    validation MSE where the task has held-out data, else the final training MSE; "solved" is
+    "✅ yes", "❌ no" or "" (not trained).
     """
     rows = []
     for entry in entries:
@@ -340,6 +371,8 @@ def table_rows(entries: Iterable[ComparisonEntry], threshold: float) -> list[dic
         rows.append(
             {
                 "topology": entry.label,
+                "solved": {None: "", True: f"{SOLVED_GLYPH} yes", False: f"{NOT_SOLVED_GLYPH} no"}[entry.solved],
+                "score": None if result is None or entry.failed else _finite_or_none(float(result.score)),
                 "parameters": _parameters(entry),
                 "X shape": str(entry.config.x_shape),
                 "y shape": str(entry.config.y_shape),
@@ -369,6 +402,39 @@ def _parameters(entry: ComparisonEntry) -> int | None:
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+def table_csv(entries: Sequence[ComparisonEntry], threshold: float) -> str:
+    """The comparison table as CSV text (`table_rows`, through `lstm_core.exports`)."""
+    from lstm_core import exports
+
+    return exports.table_csv(table_rows(entries, threshold))
+
+
+def report_html(entries: Sequence[ComparisonEntry], threshold: float) -> str:
+    """The comparison as one HTML file that opens offline: the table (verdicts included), one loss
+    chart, and each trained run's settings, results and target-vs-prediction panels."""
+    from lstm_core import exports
+
+    trained = [entry for entry in entries if entry.result is not None and len(entry.result.losses)]
+    return exports.comparison_report([entry.result for entry in trained], table_rows(entries, threshold),
+                                     title="LSTM explorer: a comparison")
+
+
+def add_validation_lines(figure, entries: Sequence[ComparisonEntry]) -> None:
+    """A dotted validation-loss line per entry with held-out data, in the entry's colour, after
+    the training lines (named "<label> · validation")."""
+    import plotly.graph_objects as go
+
+    from lstm_core import plots
+
+    for entry in entries:
+        result = entry.result
+        if result is None or not len(getattr(result, "val_losses", ())):
+            continue
+        epochs, values = plots.display_points(np.asarray(result.val_losses))
+        figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{entry.label} · validation",
+                                    line={"color": entry.color, "width": 1.5, "dash": "dot"}))
 
 
 # --------------------------------------------------------------------------- TimeDistributed vs Dense
@@ -442,7 +508,7 @@ def dense_check(sequence_length: int = 5, units: int = 5, seed: int = 7, weights
 
 
 __all__ = [
-    "BUDGETS", "CompareSettings", "ComparisonEntry", "DenseCheck", "SHARED", "TABLE_COLUMNS", "THRESHOLDS",
+    "BUDGETS", "NOT_SOLVED_GLYPH", "SOLVED_GLYPH", "add_validation_lines", "report_html", "table_csv", "CompareSettings", "ComparisonEntry", "DenseCheck", "SHARED", "TABLE_COLUMNS", "THRESHOLDS",
     "comparison_configs", "dense_check", "entry_for", "entry_from_result", "failure_text", "first_epoch_below",
     "iter_comparison", "max_curve_difference", "resolve_settings", "run_comparison", "table_rows", "train_entry",
     "tutorial_epochs_text",

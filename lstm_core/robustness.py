@@ -179,5 +179,77 @@ def train_seeds(configs: Sequence[ExperimentConfig],
         yield results
 
 
-__all__ = ["BAND", "DEFAULT_SEEDS", "SeedSummary", "quantile_curves", "score_of", "seed_configs", "summarise",
+# --------------------------------------------------------------------------- figures
+
+
+def _label(summary: SeedSummary) -> str:
+    from lstm_core.topologies import TOPOLOGIES
+
+    return TOPOLOGIES[summary.topology].label
+
+
+def _color(summary: SeedSummary) -> str:
+    from lstm_core.topologies import TOPOLOGIES
+
+    return TOPOLOGIES[summary.topology].color
+
+
+def spread_figure(summaries: Sequence[SeedSummary], height: int = 360):
+    """Every seed's final score as a point (a box behind them) per topology, on a log axis, with
+    the task's `solved_below` as a dotted line: a point under it is a seed that solved the task.
+    A diverged seed (inf) is left out of the points (the rate text counts it)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for summary in summaries:
+        finite = np.isfinite(summary.scores)
+        figure.add_trace(go.Box(
+            y=summary.scores[finite], name=_label(summary), boxpoints="all", jitter=0.4, pointpos=0,
+            marker={"color": _color(summary), "size": 7}, line={"color": _color(summary)},
+            text=[f"seed {seed}" for seed, keep in zip(summary.seeds, finite) if keep],
+            hovertemplate="%{text}: %{y:.3g}<extra></extra>", showlegend=False,
+        ))
+    kind = summaries[0].curve_kind if summaries else "validation"
+    figure.update_layout(title=f"Final {kind} MSE of every seed<br><sup>dotted line: solved below "
+                               f"{summaries[0].threshold:g}</sup>" if summaries else "Final MSE of every seed",
+                         yaxis_type="log", yaxis_title=f"{kind} MSE, log scale", height=height,
+                         margin={"l": 60, "r": 20, "t": 65, "b": 45})
+    figure.update_yaxes(exponentformat="power")
+    if summaries:
+        figure.add_hline(y=summaries[0].threshold, line_dash="dot", line_color="#888888", line_width=1)
+    return figure
+
+
+def band_figure(summaries: Sequence[SeedSummary], height: int = 360):
+    """The median loss curve per topology with its `BAND` quantile band shaded, on a log axis."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for summary in summaries:
+        epochs = np.arange(1, len(summary.median) + 1)
+        color = _color(summary)
+        figure.add_trace(go.Scatter(x=epochs, y=summary.high, mode="lines", line={"width": 0, "color": color},
+                                    showlegend=False, hoverinfo="skip", name=f"{_label(summary)} {BAND[1]:.0%}"))
+        figure.add_trace(go.Scatter(x=epochs, y=summary.low, mode="lines", line={"width": 0, "color": color},
+                                    fill="tonexty", fillcolor=_transparent(color), showlegend=False, hoverinfo="skip",
+                                    name=f"{_label(summary)} {BAND[0]:.0%}"))
+        figure.add_trace(go.Scatter(x=epochs, y=summary.median, mode="lines", line={"width": 2, "color": color},
+                                    name=f"{_label(summary)} (median)"))
+    kind = summaries[0].curve_kind if summaries else "validation"
+    figure.update_layout(title=f"Median {kind} loss over the seeds<br><sup>band: {BAND[0]:.0%} to "
+                               f"{BAND[1]:.0%} of the seeds</sup>",
+                         xaxis_title="epoch", yaxis_type="log", yaxis_title=f"{kind} MSE, log scale", height=height,
+                         margin={"l": 60, "r": 20, "t": 65, "b": 45}, legend={"orientation": "h", "y": -0.25})
+    figure.update_yaxes(exponentformat="power")
+    return figure
+
+
+def _transparent(color: str, alpha: float = 0.2) -> str:
+    """'#1f77b4' → 'rgba(31,119,180,0.2)'."""
+    value = color.lstrip("#")
+    red, green, blue = (int(value[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+__all__ = ["band_figure", "spread_figure", "BAND", "DEFAULT_SEEDS", "SeedSummary", "quantile_curves", "score_of", "seed_configs", "summarise",
            "train_seeds"]

@@ -8,12 +8,13 @@ the URL, so a comparison can be shared.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 import lstm_core
 from app import controls, live, runs, shell
 from app.results import run_title, shown_sequence
-from lstm_core import FIELDS, TOPOLOGIES, ExperimentConfig, backend, compare, diagnosis, plots
+from lstm_core import FIELDS, TASKS, TOPOLOGIES, ExperimentConfig, backend, compare, diagnosis, plots, robustness
 from lstm_core.config import field_limits
 
 PAGE = "compare"
@@ -34,7 +35,8 @@ def glyph_of(entry: compare.ComparisonEntry) -> str:
 
 
 def title(entry: compare.ComparisonEntry) -> str:
-    return f"{glyph_of(entry)} {entry.label}"
+    """"✅ 🟦 One-to-one": the verdict (once trained), the topology's glyph, its label."""
+    return " ".join(part for part in (entry.verdict, glyph_of(entry), entry.label) if part)
 
 
 # --------------------------------------------------------------------------- controls
@@ -102,7 +104,8 @@ def settings() -> tuple[compare.CompareSettings, list[ExperimentConfig], list[st
 def loss_chart(entries: list[compare.ComparisonEntry], threshold: float, log_y: bool):
     """One loss line per entry in its colour (plain Dense and the main page's run dashed)."""
     figure = plots.loss_figure([(entry.label, entry.color) for entry in entries], log_y=log_y,
-                               title=f"Training loss per topology<br><sup>dotted line: threshold {threshold:g}</sup>")
+                               title=f"Training loss per topology<br><sup>grey dotted line: threshold {threshold:g}; "
+                                     f"thin dotted lines: validation loss</sup>")
     for index, entry in enumerate(entries):
         plots.set_losses(figure, index, entry.losses)
         if entry.name in DASHED:
@@ -181,8 +184,24 @@ def draw_panels(entries: list, chosen_keys, stale: bool) -> None:
                 draw_panel(entry, y_range, stale)
 
 
+def verdict_text(entry) -> str:
+    """":green[**✅ solved**]: validation MSE 2.0e-05 < 0.01" (coloured, for a panel)."""
+    result = entry.result
+    if entry.solved is None:
+        return ""
+    kind = "validation MSE" if result.has_validation else "final MSE"
+    limit = entry.config.solved_below
+    if entry.solved:
+        return f":green[**{compare.SOLVED_GLYPH} solved**]: {kind} {result.score:.1e} < {limit:g}"
+    return f":red[**{compare.NOT_SOLVED_GLYPH} not solved**]: {kind} {result.score:.1e}, not below {limit:g}"
+
+
 def draw_panel(entry, y_range, stale: bool) -> None:
     st.markdown(f"**{title(entry)}**")
+    if text := verdict_text(entry):
+        st.markdown(text)
+    if entry.reason:
+        st.caption(f"Why: {entry.reason}")
     result = entry.result
     if result is not None and len(result.predictions):
         targets, predictions, which = shown_sequence(result)
@@ -218,6 +237,10 @@ def draw_table(entries: list, threshold: float) -> None:
         column_order=compare.TABLE_COLUMNS,
         column_config={
             "topology": st.column_config.TextColumn(width="medium"),
+            "solved": st.column_config.TextColumn(f"solved (< {entries[0].config.solved_below:g})"),
+            "score": st.column_config.NumberColumn(
+                "validation MSE" if any(e.result is not None and e.result.has_validation for e in entries)
+                else "final MSE", format="%.2e"),
             "final MSE": st.column_config.NumberColumn(format="%.2e"),
             "largest abs error": st.column_config.NumberColumn("largest error", format="%.3f"),
             "compile (s)": st.column_config.NumberColumn(format="%.2f"),
@@ -225,8 +248,126 @@ def draw_table(entries: list, threshold: float) -> None:
             "first epoch below threshold": st.column_config.TextColumn(f"below {threshold:g} at"),
         },
     )
-    st.caption("Final MSE and the largest error compare the predictions with the targets after the last "
-               "epoch; compile is the time spent compiling a shape the first time it is trained.")
+    st.caption("Solved: the validation MSE (on held-out sequences; the training MSE where the task has none) "
+               "is below the task's threshold. Final MSE and the largest error compare the training "
+               "predictions with the targets after the last epoch; compile is the time spent compiling a "
+               "shape the first time it is trained.")
+    downloads = st.columns(2)
+    downloads[0].download_button("⬇️ Table as CSV", compare.table_csv(entries, threshold), "comparison.csv",
+                                 "text/csv", key="compare_download_csv", on_click="ignore", width="stretch")
+    # Built when clicked (plotly.js inlined: a few MB), not on every rerun.
+    downloads[1].download_button("⬇️ Report (one HTML file, opens offline)",
+                                 lambda: compare.report_html(entries, threshold), "comparison.html", "text/html",
+                                 key="compare_download_html", on_click="ignore", width="stretch")
+
+
+# --------------------------------------------------------------------------- seed robustness
+
+SEEDS_KEY = "compare_seed_run"  # not a runs.current() handle: a page visit must not name its cause
+
+
+def draw_robustness(configs: list[ExperimentConfig], stop_pressed: bool) -> None:
+    """N seeds per chosen topology: success rate, spread of final errors, median curve with a band,
+    and the best and worst seed one click away."""
+    st.subheader("Seed robustness: one lucky seed, or a topology that wins?")
+    st.caption("Each topology is trained again with seeds 0, 1, 2, … (each seed draws its own initial weights "
+               "and, for the random tasks, its own sequences), with the settings above. Configurations of one "
+               "shape train together as one population.")
+    columns = st.columns([1, 1, 2], vertical_alignment="bottom")
+    count = columns[0].number_input("Seeds per topology", min_value=2, max_value=MAX_SEEDS,
+                                    value=robustness.DEFAULT_SEEDS, step=1, key="compare_seed_count")
+    pressed = columns[1].button(f"Run {count} seeds", key="compare_run_seeds", disabled=not configs,
+                                width="stretch", help="Stop (above) ends it after the topology in progress.")
+    progress_slot = st.empty()
+    handle = st.session_state.get(SEEDS_KEY)
+    if handle is not None and not handle.finished.is_set():
+        with st.spinner("⏹️ Stopping the seeds in progress…"):
+            handle.wait(runs.STOP_WAIT_SECONDS)
+    if handle is not None and handle.interrupted and handle.cause is None:
+        handle.cause = diagnosis.STOP_BUTTON if stop_pressed else diagnosis.SETTING_CHANGED
+    if pressed and configs:
+        seed_configs = [c for config in configs for c in robustness.seed_configs(config, int(count))]
+        handle = runs.RunHandle(PAGE, seed_configs)
+        st.session_state[SEEDS_KEY] = handle
+        train_seeds(handle, progress_slot)
+    if handle is None or not handle.results:
+        if handle is not None and handle.interrupted:
+            st.info("Stopped before the first topology's seeds finished.", icon="⏹️")
+        return
+    if handle.interrupted:
+        not_trained = dict.fromkeys(TOPOLOGIES[c.topology].label for c in handle.not_trained)
+        st.info(f"Stopped because {diagnosis.cause_text(handle.cause)}; not run: {', '.join(not_trained)}.",
+                icon="⏹️")
+    if {c.replace(seed=0) for c in handle.configs} != {c.replace(seed=0) for c in configs}:
+        st.warning("These seeds were run with other settings: press **Run seeds** again for the ones above.",
+                   icon="🔄")
+    summaries = [robustness.summarise(group) for group in grouped(handle.results)]
+    draw_seed_results(summaries, handle.results)
+
+
+MAX_SEEDS = 100
+
+
+def grouped(results: list) -> list[list]:
+    """Results grouped by topology, in the order first seen."""
+    groups: dict[str, list] = {}
+    for result in results:
+        groups.setdefault(result.config.topology, []).append(result)
+    return list(groups.values())
+
+
+def train_seeds(handle: runs.RunHandle, progress_slot) -> None:
+    """Train the handle's seed configs through robustness.train_seeds; a Stop (any rerun signal,
+    raised at the progress update) keeps the topologies that finished."""
+    progress_slot.progress(0.0, text="Preparing the population (a new shape compiles first)…")
+
+    def progress(done: int, total: int) -> None:
+        progress_slot.progress(min(done / max(total, 1), 1.0), text=f"Seeds: {done:,} of {total:,} epochs")
+
+    try:
+        for results in robustness.train_seeds(handle.configs, progress=progress):
+            for result in results:
+                handle.record(result)
+    except BaseException as exc:
+        if runs.is_interrupt(exc):
+            handle.interrupt(exc)
+        raise
+    finally:
+        handle.finish()
+    progress_slot.empty()
+
+
+def draw_seed_results(summaries: list[robustness.SeedSummary], results: list) -> None:
+    for summary in summaries:
+        topology = TOPOLOGIES[summary.topology]
+        glyph = compare.SOLVED_GLYPH if summary.success_rate == 1 else (
+            compare.NOT_SOLVED_GLYPH if summary.success_rate == 0 else "⚠️")
+        st.markdown(f"{glyph} {topology.glyph} **{topology.label}**: {summary.rate_text()}; "
+                    f"median {summary.curve_kind} MSE {float(np.median(summary.scores)):.1e}, best seed "
+                    f"{summary.best_seed} ({summary.scores[summary.best_index]:.1e}), worst seed "
+                    f"{summary.worst_seed} ({summary.scores[summary.worst_index]:.1e}).")
+    left, right = st.columns(2)
+    left.plotly_chart(robustness.spread_figure(summaries), config=live.CHART_CONFIG, key="compare_seed_spread")
+    right.plotly_chart(robustness.band_figure(summaries), config=live.CHART_CONFIG, key="compare_seed_band")
+    by_seed = {(r.config.topology, r.config.seed): r for r in results}
+    choices = [(s.topology, which, seed) for s in summaries
+               for which, seed in (("best", s.best_seed), ("worst", s.worst_seed))]
+    shown = st.selectbox("Show the predictions of", choices, key="compare_seed_shown",
+                         format_func=lambda c: f"{TOPOLOGIES[c[0]].glyph} {TOPOLOGIES[c[0]].label}: {c[1]} seed ({c[2]})")
+    if shown is None or (shown[0], shown[2]) not in by_seed:
+        return
+    result = by_seed[(shown[0], shown[2])]
+    targets, predictions, which = shown_sequence(result)
+    figure = plots.prediction_figure(targets, predictions, title=f"{run_title(result.config)}, seed {shown[2]}{which}",
+                                     color=TOPOLOGIES[shown[0]].color, height=PANEL_HEIGHT + 60)
+    columns = st.columns([3, 1], vertical_alignment="center")
+    columns[0].plotly_chart(figure, config=live.CHART_CONFIG, key="compare_seed_prediction")
+    with columns[1]:
+        entry = compare.ComparisonEntry(name=shown[0], label=TOPOLOGIES[shown[0]].label,
+                                        color=TOPOLOGIES[shown[0]].color, config=result.config, result=result)
+        st.markdown(verdict_text(entry))
+        st.page_link("pages/explorer.py", label=f"Open seed {shown[2]} in the Explorer", icon="🔎",
+                     query_params=result.config.to_query_params())
 
 
 # --------------------------------------------------------------------------- TimeDistributed vs Dense
@@ -329,6 +470,7 @@ def compare_page() -> None:
     if entries:
         log_y = st.session_state.get("compare_log_scale", True)
         figure = loss_chart(entries, chosen.threshold, log_y)
+        compare.add_validation_lines(figure, entries)
         note = plots.apply_loss_axis(figure, log_y=log_y, extra=[chosen.threshold])
         figure.layout.meta = {"run_finished_at": handle.finished_at if handle is not None else None}
         if stale:
@@ -349,6 +491,7 @@ def compare_page() -> None:
     draw_panels(entries, chosen.topologies, stale)
     if entries:
         draw_table(entries, chosen.threshold)
+    draw_robustness(configs, stop_pressed)
     draw_dense_section(chosen.shared_values(), entries)
 
 

@@ -346,3 +346,64 @@ def test_resolve_settings_replaces_nonsense_with_messages():
     text = "\n".join(messages)
     for fragment in ("nope", "budget=lavish", "threshold=abc", "units=0", "2 unknown"):
         assert fragment in text, fragment
+
+
+# --------------------------------------------------------------------------- verdicts and exports
+
+
+def delay_entries():
+    _, configs, messages = compare.resolve_settings({"task": "delay", "topologies": "one_to_one,many_to_many",
+                                                     "budget": "equal", "epochs": "200"})
+    assert messages == []
+    return compare.run_comparison(configs)
+
+
+def test_verdict_reason_and_table_on_a_task_where_the_topology_decides():
+    one, many = entries = delay_entries()
+    assert (one.solved, many.solved) == (False, True)
+    assert (one.verdict, many.verdict) == (compare.NOT_SOLVED_GLYPH, compare.SOLVED_GLYPH)
+    assert one.reason == lstm_core.TASKS["delay"].note_for("one_to_one") != ""
+    assert many.reason == ""
+    # Both saw the same held-out sequences (same seed, same data).
+    np.testing.assert_array_equal(one.result.val_targets.reshape(-1), many.result.val_targets.reshape(-1))
+    rows = compare.table_rows(entries, 1e-3)
+    assert [row["solved"] for row in rows] == ["❌ no", "✅ yes"]
+    assert [row["score"] for row in rows] == pytest.approx([one.result.val_mse, many.result.val_mse])
+    assert list(rows[0]) == list(compare.TABLE_COLUMNS)
+
+    # The CSV reads back as the table; the report names both runs and their verdicts, offline.
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(compare.table_csv(entries, 1e-3)))
+    assert list(table.columns) == list(compare.TABLE_COLUMNS)
+    assert list(table["solved"]) == ["❌ no", "✅ yes"]
+    np.testing.assert_allclose(table["score"], [row["score"] for row in rows], rtol=1e-9)
+    report = compare.report_html(entries, 1e-3)
+    assert "One-to-one" in report and "Many-to-many (TimeDistributed)" in report and "✅ yes" in report
+    assert '<script src="http' not in report and report.count("<table>") >= 3
+
+
+def test_a_failed_or_untrained_entry_has_no_verdict_of_solved():
+    config = ExperimentConfig(task="delay", topology="one_to_one", epochs=1)
+    untrained = compare.entry_for(config)
+    assert (untrained.solved, untrained.verdict, untrained.reason) == (None, "", "")
+    failed = compare.entry_for(config)
+    failed.error = "training raised ValueError"
+    assert (failed.solved, failed.verdict) == (None, compare.NOT_SOLVED_GLYPH)
+    assert compare.table_rows([untrained, failed], 1e-3)[0]["solved"] == ""
+
+
+def test_validation_lines_follow_the_training_lines_in_each_colour():
+    entries = delay_entries()
+    figure = lstm_core.plots.loss_figure([(e.label, e.color) for e in entries])
+    compare.add_validation_lines(figure, entries)
+    validation = figure.data[2:]
+    assert [t.name for t in validation] == [f"{e.label} · validation" for e in entries]
+    assert [t.line.color for t in validation] == [e.color for e in entries]
+    np.testing.assert_allclose(validation[0].y, entries[0].result.val_losses)
+    echo = compare.run_comparison(compare.comparison_configs(["one_to_one"], budget="equal", epochs=5)[0])
+    figure = lstm_core.plots.loss_figure([("echo", "#000000")])
+    compare.add_validation_lines(figure, echo)
+    assert len(figure.data) == 1  # the echo has no held-out data

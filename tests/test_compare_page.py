@@ -29,10 +29,12 @@ def compare_page() -> AppTest:
     return at
 
 
-def curves(at: AppTest) -> dict[str, np.ndarray]:
-    """name → losses of every non-empty line of the loss chart."""
+def curves(at: AppTest, validation: bool = False) -> dict[str, np.ndarray]:
+    """name → losses of every non-empty training line of the loss chart (validation lines with
+    `validation=True`)."""
     (loss,) = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("Training loss")]
-    return {trace["name"]: decode(trace["y"]) for trace in loss["data"] if len(decode(trace["y"]))}
+    return {trace["name"]: decode(trace["y"]) for trace in loss["data"]
+            if len(decode(trace["y"])) and trace["name"].endswith(" · validation") == validation}
 
 
 def panels(at: AppTest) -> list[dict]:
@@ -127,7 +129,7 @@ def test_two_chosen_topologies_give_two_curves_panels_and_rows():
     at = train_all(compare_page(), topologies=chosen)
     assert list(curves(at)) == labels(chosen)
     assert len(panels(at)) == 2
-    assert list(table(at)["topology"].str[2:]) == labels(chosen)
+    assert [name.split(" ", 1)[1] for name in table(at)["topology"]] == labels(chosen)  # after the glyph
 
 
 def test_tutorial_budget_trains_each_topology_for_its_own_epochs():
@@ -198,3 +200,75 @@ def test_linear_or_log_loss_axis():
     at.toggle(key="compare_log_scale").set_value(False).run()
     loss = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("Training loss")][0]
     assert loss["layout"]["yaxis"]["type"] == "linear"
+
+
+# --------------------------------------------------------------------------- tasks: solved or not
+
+
+def delay_page(topologies: str = "one_to_one,many_to_many") -> AppTest:
+    """The Compare page on the delay task with its default settings, entered by URL."""
+    at = AppTest.from_file(DASHBOARD, default_timeout=300).run()
+    at.query_params.clear()  # the Explorer's own parameters
+    at.switch_page("pages/compare.py")
+    at.query_params.update({"task": "delay", "topologies": topologies})
+    at.run()
+    assert not at.exception and not at.warning
+    return at
+
+
+def test_delay_marks_one_to_one_not_solved_with_the_reason_and_many_to_many_solved():
+    at = delay_page()
+    config = compare.resolve_settings(url_params(at))[1][0]
+    assert (config.task, config.sequence_length, config.units, config.epochs) == ("delay", 6, 16, 200)
+    at.button(key="compare_train").click().run()
+    assert not at.exception and not at.error
+    rows = table(at)
+    assert list(rows["solved"]) == ["❌ no", "✅ yes"]
+    assert list(rows["topology"]) == ["❌ 🟦 One-to-one", "✅ 🟩 Many-to-many (TimeDistributed)"]
+    one, many = rows["score"]
+    assert one > lstm_core.TASKS["delay"].solved_below > many and one > 10 * many
+    markdown = [m.value for m in at.markdown]
+    assert "**❌ 🟦 One-to-one**" in markdown and "**✅ 🟩 Many-to-many (TimeDistributed)**" in markdown
+    assert any(m.startswith(":red[**❌ not solved**]") for m in markdown)
+    assert any(m.startswith(":green[**✅ solved**]") for m in markdown)
+    why = [c.value for c in at.caption if c.value.startswith("Why: ")]
+    assert why == [f"Why: {lstm_core.TASKS['delay'].note_for('one_to_one')}"]
+    # Training and validation curves, the validation one the engine's held-out loss.
+    training, validation = curves(at), curves(at, validation=True)
+    assert list(training) == labels(["one_to_one", "many_to_many"])
+    assert list(validation) == [f"{label} · validation" for label in training]
+    alone = lstm_core.train(config)
+    np.testing.assert_allclose(validation["One-to-one · validation"], alone.val_losses, rtol=1e-6)
+    # The panels show a held-out sequence.
+    assert all("held-out" in f["layout"]["xaxis"]["title"]["text"] for f in panels(at))
+    # Both buttons of the exports are there once something is trained.
+    assert {b.proto.label for b in at.get("download_button")} == {"⬇️ Table as CSV",
+                                                                 "⬇️ Report (one HTML file, opens offline)"}
+
+
+def test_seed_robustness_rates_spread_band_and_the_worst_seed_one_click_away():
+    at = delay_page()
+    at.number_input(key="compare_seed_count").set_value(3)
+    at.button(key="compare_run_seeds").click().run()
+    assert not at.exception and not at.error
+    rates = [m.value for m in at.markdown if "seeds solved" in m.value]
+    assert rates[0].startswith("❌ 🟦 **One-to-one**: 0 of 3 seeds solved (0 %)")
+    assert rates[1].startswith("✅ 🟩 **Many-to-many (TimeDistributed)**: 3 of 3 seeds solved (100 %)")
+    (spread,) = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Final validation MSE")]
+    assert [len(decode(trace["y"])) for trace in spread["data"]] == [3, 3]
+    (band,) = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Median validation loss")]
+    medians = {t["name"]: decode(t["y"]) for t in band["data"] if t["name"].endswith("(median)")}
+    assert [len(values) for values in medians.values()] == [200, 200]
+    # The worst many-to-many seed: its held-out predictions and a link to it in the Explorer.
+    options = at.selectbox(key="compare_seed_shown").options
+    assert len(options) == 4
+    assert options[3].startswith("🟩 Many-to-many (TimeDistributed): worst seed")
+    at.selectbox(key="compare_seed_shown").select_index(3).run()
+    worst_seed = at.selectbox(key="compare_seed_shown").value[2]
+    (shown,) = [f for f in figures(at) 
+              if f"seed {worst_seed} · held-out" in f["layout"]["title"]["text"]]
+    alone = lstm_core.train(compare.resolve_settings(url_params(at))[1][1].replace(seed=worst_seed))
+    _, targets, predictions = alone.sequence(0, "validation")
+    np.testing.assert_allclose(decode(shown["data"][1]["y"]), predictions, atol=1e-4)
+    (link,) = at.get("page_link")
+    assert f"seed={worst_seed}" in link.proto.query_string and "task=delay" in link.proto.query_string
