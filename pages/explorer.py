@@ -312,8 +312,10 @@ def draw_verdict(result) -> None:
     else:
         why = (f" **Why {topology.label} fails here:** {note}" if note else
                " This topology can learn the task: try more epochs or another learning rate.")
-        st.error(f"**Not solved.** The {measure} is {result.score:.2e}; the task counts as solved below "
-                 f"{result.config.solved_below:g}.{why}", icon="❌")
+        # An info box, not an error: the app worked, the network did not learn the task (and the
+        # browser tests read error boxes as failures of the app).
+        st.info(f"**Not solved.** The {measure} is {result.score:.2e}; the task counts as solved below "
+                f"{result.config.solved_below:g}.{why}", icon="❌")
 
 
 def draw_replay_controls(result) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -78,4 +79,35 @@ def test_train_through_the_widgets(app_server, tabs):
     harness.screenshot(page, "main-page-after-training")
 
     # Stop on a long run, and how fast the browser keeps up: tests/browser/test_keeping_up.py.
+    tabs.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(150)
+def test_replay_plays_the_run_back_and_stop_ends_it(app_server, tabs):
+    """Classroom pace: a finished run replays over 10 s in the same charts; Stop ends the replay
+    at once and the page shows the run's own final charts again."""
+    page = tabs.open(app_server, "/")
+    harness.wait_for_controls(page)
+    harness.set_number(page, "epochs", EPOCHS)
+    harness.main_button(page, "Train").click()
+    harness.wait_for_text(page, _progress_pattern(EPOCHS, EPOCHS), timeout=60_000)
+    harness.wait_until_idle(page)
+
+    page.get_by_test_id("stMain").get_by_text("10 s", exact=True).click()
+    harness.wait_until_idle(page)
+    harness.main_button(page, "▶ Replay the run").click()
+    harness.wait_for_text(page, re.compile(r"^▶ Replay · epoch"), timeout=30_000)
+    harness.wait_for_figures(
+        page, "(figures, arg, titleOf) => figures.some(f => titleOf(f).includes('replay: epoch'))")
+    replayed = _figure(page, "Training loss")
+    assert 0 < len(replayed["traces"][0]["y"]) < EPOCHS  # mid-replay: part of the real history
+
+    stopped = time.monotonic()
+    harness.main_button(page, "Stop").click()
+    harness.wait_for_text(page, _progress_pattern(EPOCHS, EPOCHS), timeout=10_000)
+    _wait_for_result_charts(page, EPOCHS, 5)
+    assert time.monotonic() - stopped < 5, "Stop did not end the replay promptly"
+    assert "replay" not in _figure(page, "Target vs prediction")["title"]
+    assert page.get_by_text(re.compile(r"^▶ Replay · epoch")).count() == 0
     tabs.assert_clean()
