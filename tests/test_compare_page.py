@@ -129,7 +129,9 @@ def test_two_chosen_topologies_give_two_curves_panels_and_rows():
     at = train_all(compare_page(), topologies=chosen)
     assert list(curves(at)) == labels(chosen)
     assert len(panels(at)) == 2
-    assert [name.split(" ", 1)[1] for name in table(at)["topology"]] == labels(chosen)  # after the glyph
+    # verdict, glyph, label
+    assert [name.split(" ", 2)[1:] for name in table(at)["topology"]] == [
+        [TOPOLOGIES[key].glyph, TOPOLOGIES[key].label] for key in chosen]
 
 
 def test_tutorial_budget_trains_each_topology_for_its_own_epochs():
