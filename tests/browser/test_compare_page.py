@@ -78,3 +78,40 @@ def test_train_all_topologies_with_equal_epochs(app_server, tabs):
     assert status.count(f"{EPOCHS}/{EPOCHS}") == len(DEFAULT), status
     harness.screenshot(page, "compare-page-after-training")
     tabs.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_delay_verdicts_and_seed_robustness(app_server, tabs):
+    """A shared link to the delay task: one-to-one is marked ❌ with its reason, many-to-many ✅;
+    three seeds each give a rate line, the spread and the median band, and a link to the Explorer."""
+    page = tabs.open(app_server, "/compare?task=delay&topologies=one_to_one,many_to_many")
+    train_all = harness.main_button(page, "Train all")
+    train_all.wait_for(state="visible")
+    train_all.click()
+    harness.wait_for_text(page, re.compile(r"^Epochs: .*200/200 · .*200/200$"), timeout=90_000)
+    harness.wait_until_idle(page)
+    harness.expect(page.get_by_text("❌ 🟦 One-to-one", exact=True)).to_be_visible()
+    harness.expect(page.get_by_text("✅ 🟩 Many-to-many (TimeDistributed)", exact=True)).to_be_visible()
+    harness.expect(page.get_by_text(re.compile(r"^Why: It sees one value per sample"))).to_be_visible()
+
+    seeds = page.locator(".st-key-compare_seed_count input")
+    seeds.fill("3")
+    seeds.press("Enter")
+    harness.expect(seeds).to_have_value("3")
+    run_seeds = page.get_by_role("button", name="Run 3 seeds")
+    run_seeds.click()
+    harness.wait_for_text(page, re.compile(r"One-to-one: 0 of 3 seeds solved"), timeout=90_000)
+    harness.wait_for_text(page, re.compile(r"Many-to-many \(TimeDistributed\): 3 of 3 seeds solved"), timeout=30_000)
+    harness.wait_until_idle(page)
+    harness.wait_for_figures(
+        page,
+        """(figures, arg, titleOf) => figures.some(f => titleOf(f).startsWith('Final validation MSE'))
+            && figures.some(f => titleOf(f).startsWith('Median validation loss'))""",
+        timeout=30_000,
+    )
+    link = page.get_by_role("link", name=re.compile(r"^Open seed \d+ in the Explorer"))
+    harness.expect(link).to_be_visible()
+    assert page.locator(harness.EXCEPTION_SELECTOR).count() == 0
+    harness.screenshot(page, "compare-page-seed-robustness")
+    tabs.assert_clean()
