@@ -372,8 +372,9 @@ def replay(result, figure, prediction, progress_slot, chart_slot, prediction_slo
 
 
 def export_files(result) -> list[tuple[str, str, object, str]]:
-    """(button label, file name, data, MIME type) of each export of a run, made once per run
-    (the model file and the report are not rebuilt on every rerun)."""
+    """(button label, file name, data, MIME type) of each export of a run. The CSV files are
+    small and made once per run; the model file and the report (~5 MB: Plotly's JavaScript is
+    inlined) are made only when their button is pressed (a callable: Streamlit's deferred download)."""
     cached = st.session_state.get("explorer_exports")
     if cached is not None and cached[0] is result:
         return cached[1]
@@ -381,9 +382,9 @@ def export_files(result) -> list[tuple[str, str, object, str]]:
     files = [
         ("Loss history (CSV)", f"loss_{stem}.csv", exports.loss_csv(result), "text/csv"),
         ("Predictions (CSV)", f"predictions_{stem}.csv", exports.prediction_csv(result), "text/csv"),
-        ("Trained model (.keras)", exports.model_filename(result.config), exports.model_bytes(result.model),
+        ("Trained model (.keras)", exports.model_filename(result.config), lambda: exports.model_bytes(result.model),
          "application/octet-stream"),
-        ("Report (HTML)", f"report_{stem}.html", exports.run_report(result), "text/html"),
+        ("Report (HTML)", f"report_{stem}.html", lambda: exports.run_report(result), "text/html"),
     ]
     st.session_state["explorer_exports"] = (result, files)
     return files

@@ -407,7 +407,15 @@ def test_each_download_button_gives_a_file_that_loads_back(monkeypatch, tmp_path
         return original(self, path_or_data, mimetype, coordinates, file_name=file_name,
                         is_for_static_download=is_for_static_download)
 
+    original_deferred = MediaFileManager.add_deferred
+
+    def recording_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        # Made when the button is pressed: call it as the server would.
+        saved[file_name] = (data_callable(), mimetype)
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
     monkeypatch.setattr(MediaFileManager, "add", recording)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording_deferred)
     at, result = run_delay("many_to_many")
     assert [b.label for b in at.get("download_button")] == [
         "Loss history (CSV)", "Predictions (CSV)", "Trained model (.keras)", "Report (HTML)"]

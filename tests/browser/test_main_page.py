@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,14 +95,29 @@ def test_replay_plays_the_run_back_and_stop_ends_it(app_server, tabs):
     harness.wait_for_text(page, _progress_pattern(EPOCHS, EPOCHS), timeout=60_000)
     harness.wait_until_idle(page)
 
+    # The report and the model are made when their button is pressed (deferred downloads).
+    with page.expect_download(timeout=30_000) as report:
+        harness.main_button(page, "Report (HTML)").click()
+    text = Path(report.value.path()).read_text(encoding="utf-8")
+    assert report.value.suggested_filename.endswith(".html") and "Training loss" not in text[:100]
+    assert text.count('class="plotly-graph-div"') >= 2 and "<h2>Settings</h2>" in text
+    with page.expect_download(timeout=30_000) as model:
+        harness.main_button(page, "Trained model (.keras)").click()
+    assert model.value.suggested_filename.endswith(".keras")
+    assert Path(model.value.path()).read_bytes()[:2] == b"PK"  # a .keras file is a zip archive
+
     page.get_by_test_id("stMain").get_by_text("10 s", exact=True).click()
     harness.wait_until_idle(page)
     harness.main_button(page, "▶ Replay the run").click()
     harness.wait_for_text(page, re.compile(r"^▶ Replay · epoch"), timeout=30_000)
+    # Mid-replay: the loss chart holds part of the real history (frame 0 is epoch 0: empty).
     harness.wait_for_figures(
-        page, "(figures, arg, titleOf) => figures.some(f => titleOf(f).includes('replay: epoch'))")
-    replayed = _figure(page, "Training loss")
-    assert 0 < len(replayed["traces"][0]["y"]) < EPOCHS  # mid-replay: part of the real history
+        page,
+        """(figures, arg, titleOf) => figures.some(f => titleOf(f).includes('replay: epoch'))
+            && figures.some(f => titleOf(f).startsWith('Training loss')
+                && f.traces[0].y.length > 0 && f.traces[0].y.length < arg.epochs)""",
+        arg={"epochs": EPOCHS},
+    )
 
     stopped = time.monotonic()
     harness.main_button(page, "Stop").click()
