@@ -510,3 +510,19 @@ def test_replay_plays_the_real_run_back_at_the_chosen_speed(monkeypatch):
     lines = traces(figure_titled(at, "Training loss"))
     assert len(lines[f"{TOPOLOGIES['many_to_many'].label}: training"][1]) == 120
     assert "replay" not in figure_titled(at, "Target vs prediction")["layout"]["title"]["text"]
+
+
+@pytest.mark.parametrize("topology", list(TOPOLOGIES))
+def test_the_live_sequence_is_the_one_shown_after_the_run(topology):
+    """Live predictions are drawn for the held-out sequence the picker shows (same data, same framing)."""
+    from app.results import watched_sequence
+
+    config = ExperimentConfig(task="reverse", topology=topology, epochs=1)
+    model = lstm_core.build_model(config)
+    watched = watched_sequence(config, 3)
+    framed = lstm_core.frame_data(config)
+    n = config.sequence_length
+    assert watched.split == "validation" and watched.index == 3
+    np.testing.assert_array_equal(watched.targets, framed.y_val.reshape(-1, n)[3])
+    every = np.asarray(model(framed.X_val, training=False)).reshape(-1, n)
+    np.testing.assert_allclose(watched.predictions(model), every[3], atol=1e-6)
