@@ -421,20 +421,82 @@ def report_html(entries: Sequence[ComparisonEntry], threshold: float) -> str:
                                      title="LSTM explorer: a comparison")
 
 
-def add_validation_lines(figure, entries: Sequence[ComparisonEntry]) -> None:
-    """A dotted validation-loss line per entry with held-out data, in the entry's colour, after
-    the training lines (named "<label> · validation")."""
+class ValidationLine:
+    """A Keras-style callback that keeps one trace of a live figure at the run's validation losses.
+
+    It only records `logs["val_loss"]` per epoch and writes the trace at most every `interval`
+    seconds and at the end, so a fast run is not slowed; whatever redraws the figure (the page's
+    live chart, listed after this callback) then shows the validation line with the training one.
+    A run without held-out data never writes it.
+    """
+
+    def __init__(self, figure, trace_index: int, interval: float = 0.05, clock: Callable[[], float] | None = None):
+        import time
+
+        self.figure = figure
+        self.trace_index = trace_index
+        self.interval = interval
+        self._clock = clock or time.monotonic
+        self._values: list[float] = []
+        self._written = -float("inf")
+        self.model = None
+        self.writes = 0
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        pass
+
+    def on_train_begin(self, logs=None):
+        self._values = []
+        self._written = self._clock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and "val_loss" in logs:
+            self._values.append(float(logs["val_loss"]))
+            now = self._clock()
+            if now - self._written >= self.interval:
+                self._written = now
+                self._write()
+
+    def on_train_end(self, logs=None):
+        if self._values:
+            self._write()
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.asarray(self._values, dtype=np.float64)
+
+    def _write(self) -> None:
+        from lstm_core import plots
+
+        plots.set_losses(self.figure, self.trace_index, self.values)
+        self.writes += 1
+
+
+def add_validation_trace(figure, entry: ComparisonEntry) -> int:
+    """An empty dotted validation line for `entry` in its colour, named "<label> · validation";
+    its index in the figure."""
     import plotly.graph_objects as go
 
+    figure.add_trace(go.Scatter(x=np.empty(0), y=np.empty(0), mode="lines", name=f"{entry.label} · validation",
+                                line={"color": entry.color, "width": 1.5, "dash": "dot"}))
+    return len(figure.data) - 1
+
+
+def add_validation_lines(figure, entries: Sequence[ComparisonEntry]) -> None:
+    """A dotted validation-loss line per entry with held-out data, after the training lines."""
     from lstm_core import plots
 
     for entry in entries:
         result = entry.result
         if result is None or not len(getattr(result, "val_losses", ())):
             continue
-        epochs, values = plots.display_points(np.asarray(result.val_losses))
-        figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{entry.label} · validation",
-                                    line={"color": entry.color, "width": 1.5, "dash": "dot"}))
+        plots.set_losses(figure, add_validation_trace(figure, entry), np.asarray(result.val_losses))
 
 
 # --------------------------------------------------------------------------- TimeDistributed vs Dense
@@ -508,7 +570,7 @@ def dense_check(sequence_length: int = 5, units: int = 5, seed: int = 7, weights
 
 
 __all__ = [
-    "BUDGETS", "NOT_SOLVED_GLYPH", "SOLVED_GLYPH", "add_validation_lines", "report_html", "table_csv", "CompareSettings", "ComparisonEntry", "DenseCheck", "SHARED", "TABLE_COLUMNS", "THRESHOLDS",
+    "BUDGETS", "NOT_SOLVED_GLYPH", "SOLVED_GLYPH", "ValidationLine", "add_validation_lines", "add_validation_trace", "report_html", "table_csv", "CompareSettings", "ComparisonEntry", "DenseCheck", "SHARED", "TABLE_COLUMNS", "THRESHOLDS",
     "comparison_configs", "dense_check", "entry_for", "entry_from_result", "failure_text", "first_epoch_below",
     "iter_comparison", "max_curve_difference", "resolve_settings", "run_comparison", "table_rows", "train_entry",
     "tutorial_epochs_text",

@@ -123,11 +123,15 @@ def train_all(handle: runs.RunHandle, extras: list, progress_slot, chart_slot, c
                                          label=f"{title(entry)} ({index + 1} of {len(pending)}): ", log_y=log_y,
                                          extra_y=[chosen.threshold])
               for index, entry in enumerate(pending)}
+    # Held-out losses stream into a dotted line of the same figure, redrawn with the training one.
+    validation = {entry.name: compare.add_validation_trace(figure, entry)
+                  for entry in pending if entry.config.num_val_samples > 0}
 
     def callbacks_for(config: ExperimentConfig):
         chart = charts[config.topology]
         progress_slot.progress(0.0, text=f"{chart.label}preparing the model (a new shape compiles first)…")
-        return [chart.callback()]
+        lines = [compare.ValidationLine(figure, validation[config.topology])] if config.topology in validation else []
+        return [*lines, chart.callback()]
 
     try:
         for entry in compare.iter_comparison(handle.configs, callbacks_for=callbacks_for):
@@ -264,6 +268,7 @@ def draw_table(entries: list, threshold: float) -> None:
 # --------------------------------------------------------------------------- seed robustness
 
 SEEDS_KEY = "compare_seed_run"  # not a runs.current() handle: a page visit must not name its cause
+MAX_SEEDS = 100
 
 
 def draw_robustness(configs: list[ExperimentConfig], stop_pressed: bool) -> None:
@@ -304,8 +309,6 @@ def draw_robustness(configs: list[ExperimentConfig], stop_pressed: bool) -> None
     summaries = [robustness.summarise(group) for group in grouped(handle.results)]
     draw_seed_results(summaries, handle.results)
 
-
-MAX_SEEDS = 100
 
 
 def grouped(results: list) -> list[list]:

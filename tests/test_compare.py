@@ -407,3 +407,21 @@ def test_validation_lines_follow_the_training_lines_in_each_colour():
     figure = lstm_core.plots.loss_figure([("echo", "#000000")])
     compare.add_validation_lines(figure, echo)
     assert len(figure.data) == 1  # the echo has no held-out data
+
+
+def test_validation_line_streams_held_out_losses_into_its_trace_throttled():
+    config = compare.resolve_settings({"task": "delay", "topologies": "many_to_many", "budget": "equal",
+                                       "epochs": "30"})[1][0]
+    entry = compare.entry_for(config)
+    figure = lstm_core.plots.loss_figure([(entry.label, entry.color)])
+    index = compare.add_validation_trace(figure, entry)
+    ticks = iter(range(10_000))
+    line = compare.ValidationLine(figure, index, interval=10, clock=lambda: next(ticks))  # one write per 10 epochs
+    result = lstm_core.train(config, callbacks=[line])
+    np.testing.assert_allclose(line.values, result.val_losses, rtol=1e-6)
+    np.testing.assert_allclose(figure.data[index].y, result.val_losses, rtol=1e-6)  # the last write at the end
+    assert 3 <= line.writes <= 4 and figure.data[index].name == f"{entry.label} · validation"
+    # The echo has no held-out data: the line is never written.
+    echo = compare.ValidationLine(figure, 0)
+    lstm_core.train(ExperimentConfig(epochs=5), callbacks=[echo])
+    assert echo.writes == 0 and len(echo.values) == 0
