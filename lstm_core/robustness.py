@@ -19,6 +19,7 @@ import numpy as np
 from lstm_core.config import ExperimentConfig
 
 DEFAULT_SEEDS = 20
+MIN_SEEDS, MAX_SEEDS = 2, 100
 # The band drawn around the median curve.
 BAND = (0.25, 0.75)
 
@@ -28,6 +29,20 @@ def seed_configs(config: ExperimentConfig, count: int = DEFAULT_SEEDS, first_see
     if count < 1:
         raise ValueError(f"count={count}: at least one seed is needed")
     return [config.replace(seed=first_seed + index) for index in range(count)]
+
+
+def seed_count(value) -> tuple[int, str | None]:
+    """The number of seeds nearest to `value` within MIN_SEEDS–MAX_SEEDS, and a message if it changed."""
+    try:
+        number = float(value)
+        if number != number:  # NaN
+            raise ValueError
+    except (TypeError, ValueError):
+        return DEFAULT_SEEDS, f"Seeds per topology: {value!r} is not a number; using {DEFAULT_SEEDS}."
+    count = int(min(max(round(number), MIN_SEEDS), MAX_SEEDS))
+    if count != number:
+        return count, f"Seeds per topology: {number:g} is outside {MIN_SEEDS}–{MAX_SEEDS} or not whole; using {count}."
+    return count, None
 
 
 def quantile_curves(curves: Sequence[Sequence[float]], quantiles: Sequence[float] = (BAND[0], 0.5, BAND[1])
@@ -251,5 +266,5 @@ def _transparent(color: str, alpha: float = 0.2) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
-__all__ = ["band_figure", "spread_figure", "BAND", "DEFAULT_SEEDS", "SeedSummary", "quantile_curves", "score_of", "seed_configs", "summarise",
+__all__ = ["MAX_SEEDS", "MIN_SEEDS", "band_figure", "seed_count", "spread_figure", "BAND", "DEFAULT_SEEDS", "SeedSummary", "quantile_curves", "score_of", "seed_configs", "summarise",
            "train_seeds"]

@@ -268,7 +268,6 @@ def draw_table(entries: list, threshold: float) -> None:
 # --------------------------------------------------------------------------- seed robustness
 
 SEEDS_KEY = "compare_seed_run"  # not a runs.current() handle: a page visit must not name its cause
-MAX_SEEDS = 100
 
 
 def draw_robustness(configs: list[ExperimentConfig], stop_pressed: bool) -> None:
@@ -279,10 +278,15 @@ def draw_robustness(configs: list[ExperimentConfig], stop_pressed: bool) -> None
                "and, for the random tasks, its own sequences), with the settings above. Configurations of one "
                "shape train together as one population.")
     columns = st.columns([1, 1, 2], vertical_alignment="bottom")
-    count = columns[0].number_input("Seeds per topology", min_value=2, max_value=MAX_SEEDS,
-                                    value=robustness.DEFAULT_SEEDS, step=1, key="compare_seed_count")
+    # No min/max on the widget: a typed 500 becomes 100 with a message, not a silent red box.
+    count, message = robustness.seed_count(st.session_state.get("compare_seed_count", robustness.DEFAULT_SEEDS))
+    st.session_state["compare_seed_count"] = count
+    columns[0].number_input("Seeds per topology", step=1, key="compare_seed_count",
+                            help=f"{robustness.MIN_SEEDS} to {robustness.MAX_SEEDS}.")
     pressed = columns[1].button(f"Run {count} seeds", key="compare_run_seeds", disabled=not configs,
                                 width="stretch", help="Stop (above) ends it after the topology in progress.")
+    if message:
+        st.warning(message, icon="✏️")
     progress_slot = st.empty()
     handle = st.session_state.get(SEEDS_KEY)
     if handle is not None and not handle.finished.is_set():

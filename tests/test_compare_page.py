@@ -274,3 +274,13 @@ def test_seed_robustness_rates_spread_band_and_the_worst_seed_one_click_away():
     np.testing.assert_allclose(decode(shown["data"][1]["y"]), predictions, atol=1e-4)
     (link,) = at.get("page_link")
     assert f"seed={worst_seed}" in link.proto.query_string and "task=delay" in link.proto.query_string
+
+
+def test_a_seed_count_out_of_range_is_kept_in_range_with_a_message():
+    at = compare_page()
+    assert at.number_input(key="compare_seed_count").value == 20
+    at.number_input(key="compare_seed_count").set_value(500).run()
+    assert not at.exception
+    assert at.number_input(key="compare_seed_count").value == 100
+    assert [w.value for w in at.warning] == ["Seeds per topology: 500 is outside 2–100 or not whole; using 100."]
+    assert at.button(key="compare_run_seeds").label == "Run 100 seeds"

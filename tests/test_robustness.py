@@ -105,3 +105,10 @@ def test_a_stop_signal_from_progress_ends_training_after_the_finished_groups():
         for group in robustness.train_seeds(configs, progress=progress):
             finished.append(group)
     assert [[r.config.topology for r in group] for group in finished] == [["many_to_many"] * 2]
+
+
+@pytest.mark.parametrize("value, expected, changed", [(20, 20, False), ("7", 7, False), (500, 100, True),
+                                                      (1, 2, True), (3.6, 4, True), ("x", 20, True)])
+def test_seed_count_is_kept_in_range_with_a_message(value, expected, changed):
+    count, message = robustness.seed_count(value)
+    assert count == expected and (message is not None) == changed
