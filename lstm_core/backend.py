@@ -6,6 +6,7 @@ paint its controls first, and `load()` waits for it when a model is actually nee
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -65,4 +66,17 @@ def warm_up(delay: float = 0.0, then=None) -> threading.Thread:
         if _thread is None:
             _thread = threading.Thread(target=run, name="tensorflow-warm-up", daemon=True)
             _thread.start()
+            atexit.register(_finish_warm_up)
         return _thread
+
+
+def _finish_warm_up(timeout: float = 60.0) -> None:
+    """At exit, let a warm-up still compiling finish first.
+
+    A daemon thread inside TensorFlow's C++ code when the interpreter finalises is unwound by
+    force, which aborts the process ("terminate called after throwing an instance of ''"):
+    a test run or a server stopped in the first seconds would end with a crash instead of its
+    own exit status.
+    """
+    if _thread is not None and _thread.is_alive():
+        _thread.join(timeout)

@@ -156,7 +156,8 @@ def apply_loss_axis(figure: go.Figure, log_y: bool = True, extra: Iterable[float
     """`loss_axis` for the lines drawn in `figure` (their displayed points), applied in place."""
     axis, note = loss_axis([trace.y for trace in figure.data if trace.y is not None], log_y=log_y, extra=extra)
     figure.update_yaxes(**axis)
-    figure.update_layout(yaxis_title="loss (MSE)" + (", log scale" if log_y else ""))
+    # The title's text only: its font (large on the presenter page) stays as the figure had it.
+    figure.update_layout(yaxis_title_text="loss (MSE)" + (", log scale" if log_y else ""))
     return note
 
 

@@ -61,17 +61,6 @@ def large_text(figure):
     return figure
 
 
-class LargeType:
-    """A chart slot that sets the large type on each figure it draws: `plots.apply_loss_axis`
-    (called by every live redraw) replaces the y-axis title, and its font with it."""
-
-    def __init__(self, slot):
-        self.slot = slot
-
-    def plotly_chart(self, figure, **kwargs):
-        return self.slot.plotly_chart(large_text(figure), **kwargs)
-
-
 def loss_chart(configs) -> object:
     series = [(f"{TOPOLOGIES[c.topology].glyph} {TOPOLOGIES[c.topology].label}", TOPOLOGIES[c.topology].color)
               for c in configs]
@@ -94,7 +83,7 @@ def train_now(preset: Preset, progress_slot, loss_slot) -> None:
     try:
         for index, config in enumerate(configs):
             topology = TOPOLOGIES[config.topology]
-            chart = live.LiveChart(figure, progress_slot, LargeType(loss_slot), handle, trace_index=index,
+            chart = live.LiveChart(figure, progress_slot, loss_slot, handle, trace_index=index,
                                    label=f"{topology.label} ({index + 1} of {len(configs)}): ")
             progress_slot.progress(0.0, text=f"{chart.label}preparing the model…")
             handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
