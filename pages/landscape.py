@@ -185,7 +185,7 @@ def landscape_page() -> None:
     train_pressed = buttons[0].button("Continue the grid" if resumable else "Train grid", type="primary",
                                       width="stretch", key="landscape_train", disabled=not chosen.topologies)
     stop_pressed = buttons[1].button("Stop", width="stretch", key="landscape_stop",
-                                     help="Stop after the column in progress; finished cells are kept.")
+                                     help="Stop now: the finished cells are kept; Continue trains the rest (the column in progress again).")
     handle = runs.settle(PAGE, stop_pressed)
     progress_slot = st.empty()
     chart_slot = st.empty()
@@ -197,6 +197,8 @@ def landscape_page() -> None:
         handle = runs.start(PAGE, chosen.configs())
         runs.watch_for_header_stop(PAGE)
         train_grid(handle, grid, progress_slot, chart_slot)
+        if resumable:  # the button above still says "Continue the grid"
+            st.rerun()
 
     if grid is None:
         progress_slot.info(f"Press **Train grid** to train {chosen.size:,} runs; the heatmaps fill in as each "

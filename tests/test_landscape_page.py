@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -123,3 +125,24 @@ def test_the_explorer_picks_up_a_cells_settings():
     assert at.number_input(key="units").value == 4
     assert at.number_input(key="epochs").value == 5
     assert at.select_slider(key="learning_rate").value == pytest.approx(0.1)
+
+
+def test_a_stopped_grid_keeps_its_cells_and_continue_trains_only_the_rest():
+    """What a Stop leaves in the session (the finished columns) is drawn, and Continue keeps it."""
+    at = landscape_page(TINY)
+    settings, _ = landscape.resolve_settings(TINY)
+    partial = landscape.Landscape(settings)
+    kept = [types.SimpleNamespace(losses=np.linspace(0.5, 0.25, 5), val_losses=np.empty(0)) for _ in range(2)]
+    partial.add("one_to_one", 2, kept)
+    at.session_state["landscape_grid"] = partial
+    at.run()
+    assert [b.label for b in at.button][0] == "Continue the grid"
+    drawn = z_of(heatmaps(at)[0])
+    np.testing.assert_allclose(drawn[0], np.log10([0.25, 0.25]))
+    assert np.isnan(drawn[1]).all() and np.isnan(z_of(heatmaps(at)[1])).all()
+    click(at, "Continue the grid")
+    assert not at.exception
+    maps = heatmaps(at)
+    np.testing.assert_allclose(z_of(maps[0])[0], np.log10([0.25, 0.25]))  # kept, not trained again
+    assert np.isfinite(z_of(maps[0])[1]).all() and np.isfinite(z_of(maps[1])).all()
+    assert [b.label for b in at.button][0] == "Train grid"
