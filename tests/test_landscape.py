@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 
-from lstm_core import ExperimentConfig, engine, landscape
+from lstm_core import ExperimentConfig, engine, landscape, max_epochs_for, resolve
 from lstm_core.landscape import Landscape, LandscapeSettings, resolve_settings
 
 TINY = LandscapeSettings(topologies=("one_to_one", "many_to_one"), units=(2, 4), learning_rates=(0.01, 0.1),
@@ -93,16 +93,10 @@ def test_epochs_are_lowered_for_the_whole_grid_to_what_the_work_cap_allows_its_l
     settings, messages = resolve_settings({"units": "2,64", "epochs": "20000", "task": "delay"})
     largest = ExperimentConfig(task="delay", topology="many_to_many", units=64, epochs=1)
     assert settings.epochs < 20000
-    assert settings.epochs <= engine_max_epochs(largest)
+    assert settings.epochs <= max_epochs_for(largest)
     assert sum("work cap" in message for message in messages) == 1
     # every cell is a valid run with the grid's epochs
     assert {config.epochs for config in settings.configs()} == {settings.epochs}
-
-
-def engine_max_epochs(config: ExperimentConfig) -> int:
-    from lstm_core import max_epochs_for
-
-    return max_epochs_for(config)
 
 
 # --------------------------------------------------------------------------- columns and training
@@ -211,7 +205,7 @@ def test_a_clicked_cell_gives_its_run():
     # without customdata, from the trace and the axis labels
     assert landscape.config_for_point(TINY, {"curve_number": 1, "x": "0.01", "y": "4"}) == \
         TINY.config("one_to_one", 4, 0.01)
-    again, messages = __import__("lstm_core").resolve(config.to_query_params())
+    again, messages = resolve(config.to_query_params())
     assert again == config and messages == []
 
 
