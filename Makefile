@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test bench clean class
+.PHONY: run test bench bench-quick clean class
 
 # The virtual environment is (re)built whenever the requirements change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -27,6 +27,11 @@ bench: $(BIN)/.installed  ## print speed and memory figures (not a test: see REA
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_classroom.py
 	$(BIN)/python benchmarks/bench_population.py
+	$(BIN)/python benchmarks/bench_landscape.py
+
+bench-quick: $(BIN)/.installed  ## the figures CI prints: a few minutes, not the full set
+	$(BIN)/python benchmarks/bench_engine.py --quick
+	$(BIN)/python benchmarks/bench_population.py --sequential 25
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

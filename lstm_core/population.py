@@ -44,7 +44,7 @@ from lstm_core.topologies import TOPOLOGIES, SeededInitializers
 POPULATION_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
                       448, 512, 640, 768, 896, 1024)
 # Compiled (shape, population size) pairs kept, least recently used dropped first.
-MAX_CACHED = 8
+MAX_CACHED = 32
 # With a progress callable or callbacks, chunks are sized to take about this long (the first is
 # FIRST_CHUNK epochs), so that a progress bar moves; without them one chunk runs everything.
 FIRST_CHUNK = engine.FIRST_CHUNK

@@ -57,6 +57,9 @@ NUMBER_LABELS = {
     "seed": "Seed",
 }
 
+# The navigation's page titles, in dashboard.pages()'s order: what every URL must list.
+NAVIGATION = ["Explorer", "Compare topologies", "Lessons", "Inside the network", "Landscape", "Presenter"]
+
 
 def browser_unavailable_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""

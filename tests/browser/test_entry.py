@@ -14,7 +14,7 @@ import pytest
 
 import harness
 
-PAGES = ["Explorer", "Compare topologies", "Lessons", "Inside the network", "Landscape"]
+PAGES = harness.NAVIGATION
 
 
 def _navigation(page, timeout: float = 15.0) -> list[str]:
