@@ -36,6 +36,8 @@ ROW = "  {:>6}  {:>8}  {:>9}  {:>24}  {:>14}"
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=200, help=f"models to train in all, the {WARMUP_MODELS} warm-up ones included (default 200)")
+    parser.add_argument("--distinct", type=int, default=60,
+                        help="then this many runs each of a shape never trained before (default 60; 0: skip)")
     args = parser.parse_args(argv)
     if args.models <= WARMUP_MODELS:
         parser.error(f"--models must be more than the {WARMUP_MODELS} warm-up models")
@@ -148,8 +150,46 @@ def main(argv=None) -> int:
     ok = growth < TARGET_GROWTH_MB
     bu.emit(f"{bu.verdict(ok)}  growth < {TARGET_GROWTH_MB:.0f} MB: {growth:+.1f} MB "
             f"(information only; a MISS does not fail the run)")
+    if args.distinct:
+        distinct_shapes(args.distinct)
     bu.emit(f"Total benchmark time {time.perf_counter() - started:.0f} s; load now {bu.load_average()}.")
     return 0
+
+
+DISTINCT_TARGET_MB_PER_200 = 300.0
+
+
+def distinct_shapes(count: int) -> None:
+    """Runs whose shapes were never trained before (issue 12's adversarial case): how much each
+    new shape keeps, and whether dropping the compiled-shape cache gives it back."""
+    import itertools
+
+    from lstm_core import TOPOLOGIES, ExperimentConfig, engine, train
+
+    shapes = itertools.product(range(3, 51), (3, 5, 7, 9, 11, 13), sorted(TOPOLOGIES))
+    configs = [ExperimentConfig(topology=topology, sequence_length=length, units=units, epochs=20)
+               for length, units, topology in itertools.islice(shapes, count)]
+    gc.collect()
+    before = bu.rss_mb()
+    started = time.perf_counter()
+    for config in configs:
+        train(config)
+    gc.collect()
+    after = bu.rss_mb()
+    with engine._cache_lock:
+        engine._cache.clear()
+    gc.collect()
+    evicted = bu.rss_mb()
+    per_run = (after - before) / count
+    bu.emit("")
+    bu.emit(f"{count} runs of {count} distinct shapes (topology × length × units, 20 epochs each), "
+            f"{time.perf_counter() - started:.0f} s")
+    bu.emit(f"  RSS {before:.0f} -> {after:.0f} MB: {after - before:+.0f} MB ({per_run:+.1f} MB a new shape); "
+            f"after dropping every compiled shape and gc: {evicted:.0f} MB ({evicted - after:+.0f} MB)")
+    projected = per_run * 200
+    ok = projected < DISTINCT_TARGET_MB_PER_200
+    bu.emit(f"{bu.verdict(ok)}  200 distinct shapes grow the process < {DISTINCT_TARGET_MB_PER_200:.0f} MB: "
+            f"{projected:+.0f} MB projected (information only). XLA keeps compiled code after the cache lets go.")
 
 
 if __name__ == "__main__":
