@@ -91,13 +91,16 @@ def test_delay_verdicts_and_seed_robustness(app_server, tabs):
     train_all.click()
     harness.wait_for_text(page, re.compile(r"^Epochs: .*200/200 · .*200/200$"), timeout=90_000)
     harness.wait_until_idle(page)
-    harness.expect(page.get_by_text("❌ 🟦 One-to-one", exact=True)).to_be_visible()
-    harness.expect(page.get_by_text("✅ 🟩 Many-to-many (TimeDistributed)", exact=True)).to_be_visible()
+    # The panel titles (bold); the table's cells say the same.
+    titles = page.get_by_role("strong")
+    harness.expect(titles.get_by_text("❌ 🟦 One-to-one", exact=True)).to_be_visible()
+    harness.expect(titles.get_by_text("✅ 🟩 Many-to-many (TimeDistributed)", exact=True)).to_be_visible()
     harness.expect(page.get_by_text(re.compile(r"^Why: It sees one value per sample"))).to_be_visible()
 
     seeds = page.locator(".st-key-compare_seed_count input")
     seeds.fill("3")
     seeds.press("Enter")
+    harness.wait_until_idle(page)  # the rerun's old copy of the section is gone
     harness.expect(seeds).to_have_value("3")
     run_seeds = page.get_by_role("button", name="Run 3 seeds")
     run_seeds.click()
@@ -114,4 +117,10 @@ def test_delay_verdicts_and_seed_robustness(app_server, tabs):
     harness.expect(link).to_be_visible()
     assert page.locator(harness.EXCEPTION_SELECTOR).count() == 0
     harness.screenshot(page, "compare-page-seed-robustness")
+    # One click opens that seed's run in the Explorer, its settings taken from the link.
+    seed = re.search(r"Open seed (\d+)", link.inner_text()).group(1)
+    link.click()
+    harness.main_button(page, "Train").wait_for(state="visible", timeout=30_000)
+    harness.wait_for_query(page, {"task": "delay", "seed": seed, "topology": "one_to_one", "units": "16"})
+    assert page.locator(harness.EXCEPTION_SELECTOR).count() == 0
     tabs.assert_clean()
