@@ -105,15 +105,31 @@ def run_figures(result, title: str = "") -> list:
 
 
 class _Figures:
-    """Writes figures to HTML, Plotly's JavaScript inlined with the first one only."""
+    """Writes figures to HTML, Plotly's JavaScript inlined with the first one only.
+
+    Under each figure, PNG and SVG buttons save it as an image: Plotly.downloadImage renders
+    it in the reader's browser, so the images need nothing on the server and no network.
+    """
 
     def __init__(self):
         self.first = True
+        self.count = 0
 
     def __call__(self, figure) -> str:
-        text = figure.to_html(include_plotlyjs=self.first, full_html=False)
+        self.count += 1
+        div_id = f"figure-{self.count}"
+        text = figure.to_html(include_plotlyjs=self.first, full_html=False, div_id=div_id,
+                              config={"displaylogo": False})
         self.first = False
-        return text
+        buttons = "".join(
+            f"<button type=\"button\" onclick=\"Plotly.downloadImage('{div_id}', "
+            f"{{format: '{kind}', filename: '{div_id}', width: 1000, height: 500}})\">Save as {kind.upper()}</button> "
+            for kind in IMAGE_FORMATS)
+        return f"{text}<p class=\"save\">{buttons}</p>"
+
+
+# What a report's figures can be saved as, from the reader's browser.
+IMAGE_FORMATS = ("png", "svg")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
