@@ -1,7 +1,7 @@
 """The one change this app makes to Streamlit's behaviour, applied once per process and checked.
 
 Streamlit's script runner (`_clean_problem_modules` in runtime/scriptrunner/script_runner.py,
-1.67) calls `keras.backend.clear_session()` after every script run of every session. Keras
+1.67) calls Keras's `keras.backend.clear_session` after every script run of every session. Keras
 keeps that state per thread, but the clear replaces it for every thread at once: a model being
 built or compiled in another session's thread loses its stateless scope mid-trace (its
 gradients come back None: "ValueError: None values not supported"), so a classroom pressing
@@ -55,7 +55,7 @@ def keep_keras_state_between_runs() -> None:
             raise StreamlitChangedError(
                 "streamlit.runtime.scriptrunner.script_runner._clean_problem_modules is gone: this "
                 "Streamlit version clears Keras's state some other way. Find where it calls "
-                "keras.backend.clear_session() and stop it (see app/patches.py), or pin streamlit<1.68."
+                "keras.backend.clear_session and stop it (see app/patches.py), or pin streamlit<1.68."
             )
         script_runner._clean_problem_modules = _close_matplotlib_figures
         if not is_installed():

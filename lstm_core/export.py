@@ -364,9 +364,9 @@ def export_script(config: ExperimentConfig, model=None) -> str:
             f"# {samples} in batches of {config.batch_size}, reshuffled every epoch. fit shuffles with\n"
             "# Keras's global random generator, the dashboard with its own generator keyed by\n"
             "# (seed, epoch): the batches differ, so the curve differs in detail, not in kind. To make\n"
-            "# this script repeat itself exactly, seed the global generator with\n"
-            "# keras.utils.set_random_seed before fit (fine in a script of your own; the dashboard\n"
-            "# avoids it because many sessions share one process).\n"
+            "# this script repeat itself exactly, seed Keras's global generator before fit (the\n"
+            "# seeding function in keras.utils; fine in a script of your own, the dashboard avoids\n"
+            "# it because many sessions share one process).\n"
         )
     fit_arguments = ["X", "y", "epochs=EPOCHS", "batch_size=BATCH_SIZE", f"shuffle={not full_batch}", "verbose=2"]
     if has_validation:
