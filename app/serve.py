@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import sys
 
-# Started before any browser arrives: the tutorial's three programs, the Explorer's and the
-# Compare page's defaults. Each takes about a second of compile here.
-STARTUP_TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many")
 # Seconds between the server's start and the warm-up: the server binds its port first.
 STARTUP_DELAY_S = 1.0
 
 
 def startup_shapes() -> list:
-    from lstm_core import ExperimentConfig
+    """The tutorial's programs (the Explorer's and the Compare page's defaults), compiled before
+    any browser arrives: each takes about a second here."""
+    from lstm_core import TOPOLOGIES, ExperimentConfig
 
-    return [ExperimentConfig(topology=topology) for topology in STARTUP_TOPOLOGIES]
+    return [ExperimentConfig(topology=key) for key, topology in TOPOLOGIES.items() if topology.tutorial]
 
 
 def main(argv: list[str] | None = None) -> None:
