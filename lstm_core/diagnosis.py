@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from lstm_core.tasks import TASKS
+
 # Why a run ended early (`TrainingResult.stop_reason`, written by the engine).
 STOPPED = "stopped"
 NON_FINITE_LOSS = "non_finite_loss"
@@ -145,6 +147,8 @@ def learning_hint(result) -> str | None:
     """
     if result.stop_reason is not None or result.epochs_completed < 2:
         return None
+    if result.config.topology in TASKS[result.config.task].cannot_solve:
+        return None  # no setting helps: the verdict says why (the task registry's note)
     rate = result.config.learning_rate
     mean = plateau_at_the_mean(result)
     if mean is not None:

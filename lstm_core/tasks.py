@@ -144,6 +144,8 @@ class Task:
         params: the config fields the generator takes besides (rng, count, length).
         held_out: whether runs are judged on held-out sequences.
         suggestion: a task to try next, for the pages (None: none).
+        cannot_solve: topologies that cannot solve it whatever the training (they do not see what
+            it needs); more epochs or another seed is no advice for them.
     """
 
     key: str
@@ -157,6 +159,7 @@ class Task:
     params: tuple[str, ...] = ()
     held_out: bool = True
     suggestion: str | None = None
+    cannot_solve: frozenset = frozenset()
 
     def note_for(self, topology_key: str) -> str:
         """Why the topology can or cannot solve this task (from the registry)."""
@@ -215,6 +218,7 @@ TASKS: dict[str, Task] = {
                 "many_to_one": "It reads the whole sequence and writes all n outputs from its last state.",
                 "many_to_many": "It is causal and x_(t−k) has already been read at step t: it only has to keep it.",
             },
+            cannot_solve=frozenset(("one_to_one", "one_to_many")),
             generator=delay_sequences,
             params=("delay",),
             suggestion="reverse",
@@ -245,6 +249,7 @@ TASKS: dict[str, Task] = {
                 "bidirectional": "Its backward layer has read x_(n−1) … x_t at step t: the future is there.",
                 "many_to_one": "It outputs all n values after reading the whole sequence.",
             },
+            cannot_solve=frozenset(("one_to_one", "one_to_many", "many_to_many", "many_to_many_dense", "stacked")),
             generator=reverse_sequences,
             suggestion="running_sum",
         ),
@@ -264,6 +269,7 @@ TASKS: dict[str, Task] = {
                 "one_to_many": _ONLY_FIRST,
                 "many_to_many": "It is causal and the sum up to t needs only x_0 … x_t: it keeps a running total.",
             },
+            cannot_solve=frozenset(("one_to_one", "one_to_many")),
             generator=running_sum_sequences,
         ),
         Task(
@@ -288,6 +294,7 @@ TASKS: dict[str, Task] = {
                 "one_to_many": _ONLY_FIRST,
                 "bidirectional": "Its backward layer has already read x_(t+1): it copies the answer instead of forecasting it.",
             },
+            cannot_solve=frozenset(("one_to_one", "one_to_many")),
             generator=sine_sequences,
         ),
         Task(
@@ -309,6 +316,7 @@ TASKS: dict[str, Task] = {
                 ),
                 "one_to_many": "It sees exactly the one value that matters: this task is made for it.",
             },
+            cannot_solve=frozenset(("one_to_one",)),
             generator=memory_sequences,
         ),
         Task(

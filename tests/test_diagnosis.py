@@ -75,6 +75,17 @@ def test_plateau_at_the_mean_is_detected_and_explained():
     assert "about 0.41 at every position" in hint and "Try 0.01 or smaller" in hint
 
 
+def test_a_topology_that_cannot_solve_the_task_gets_no_training_advice():
+    """One-to-one on the delay task plateaus at the mean whatever the settings: suggesting more
+    epochs or another seed would mislead; the verdict gives the registry's reason instead."""
+    flat = np.full(5, 0.41)
+    for topology, expected in (("one_to_one", None), ("many_to_many", "about 0.41")):
+        run = result(np.linspace(0.3, 0.08, 50), predictions=flat)
+        run.config = ExperimentConfig(task="delay", topology=topology, sequence_length=5, epochs=50)
+        hint = diagnosis.learning_hint(run)
+        assert hint is None if expected is None else expected in hint
+
+
 def test_flat_predictions_away_from_the_mean_are_not_a_plateau_at_the_mean():
     assert diagnosis.plateau_at_the_mean(result(FALLING, predictions=np.full(5, 0.05))) is None
 

@@ -25,6 +25,8 @@ def test_every_task_entry_is_complete_and_names_only_real_topologies():
         assert 0 < task.solved_below < 0.1
         assert set(task.topology_notes) <= set(TOPOLOGIES), task.key
         assert task.suggestion is None or task.suggestion in TASKS
+        # A topology said to fail has a note saying why.
+        assert task.cannot_solve <= set(TOPOLOGIES) and all(task.note_for(key) for key in task.cannot_solve)
 
 
 @pytest.mark.parametrize("key", sorted(TASKS))
