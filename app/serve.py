@@ -7,7 +7,8 @@ student to press Train waited for TensorFlow's import (~5 s) and then for a comp
 starts both in the server process as it starts, in a background thread a moment after the
 server is up, then hands over to Streamlit's own command line, so every option of
 `streamlit run` still applies. Pages call `lstm_core.warm_up` too; whichever comes first does
-the work once per process.
+the work once per process. It also keeps the server from looking up its external address on
+the internet (`stay_offline`): a classroom may have no network.
 """
 
 from __future__ import annotations
@@ -26,10 +27,26 @@ def startup_shapes() -> list:
     return [ExperimentConfig(topology=key) for key, topology in TOPOLOGIES.items() if topology.tutorial]
 
 
+def stay_offline() -> None:
+    """Stop the server from asking the internet for its own address.
+
+    A headless `streamlit run` bound to every interface prints an "External URL", which it
+    learns from an HTTP request to checkip.amazonaws.com (streamlit/net_util.py, 1.67): the one
+    request to outside the machine a class server made, and a one-second wait offline.
+    """
+    from streamlit import net_util
+
+    if not callable(getattr(net_util, "get_external_ip", None)):
+        raise RuntimeError("streamlit.net_util.get_external_ip is gone: check how this Streamlit version "
+                           "finds its external address before trusting it offline (see app/serve.py)")
+    net_util.get_external_ip = lambda: None
+
+
 def main(argv: list[str] | None = None) -> None:
     import lstm_core
     from streamlit.web import cli
 
+    stay_offline()
     lstm_core.warm_up(delay=STARTUP_DELAY_S, precompile=startup_shapes())
     sys.argv = ["streamlit", "run", "dashboard.py", *(sys.argv[1:] if argv is None else argv)]
     cli.main()
