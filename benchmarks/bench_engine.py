@@ -128,10 +128,10 @@ def _chunk_only(config):
     try:
         from lstm_core.engine import MAX_CHUNK, _compiled_for
 
-        from lstm_core import frame_data
+        from lstm_core import build_model, frame_data
 
         compiled = _compiled_for(config)
-        state = compiled.initial_state(compiled.template)
+        state = compiled.initial_state(build_model(config), config.units)
         data = compiled.tensors(frame_data(config))
         epochs = min(STEADY_EPOCHS, MAX_CHUNK)
         walls = []

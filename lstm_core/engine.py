@@ -38,6 +38,11 @@ FIRST_CHUNK = 16
 TARGET_CHUNK_SECONDS = 0.05
 # Compiled shapes kept (least recently used dropped first): bounds memory on a shared server.
 MAX_CACHED_SHAPES = 16
+# A shape is compiled for the smallest of these widths that holds its units; the extra units
+# are zero and stay zero (see `_pad`), so units 5, 6, 7 and 8 share one compiled function:
+# exploring units costs no compile within a bucket.
+UNIT_BUCKETS = (4, 8, 16, 32, 64)
+
 # Weight snapshots kept per run, spread over its epochs, for replaying how it learned; fewer
 # when the model is big, so that one result never holds more than SNAPSHOT_FLOATS numbers.
 MAX_SNAPSHOTS = 50
@@ -173,7 +178,7 @@ class TrainingResult:
         compiled = _compiled_for(self.config)
         import tensorflow as tf
 
-        state = _State([tf.constant(w) for w in snapshot.weights], [], [], None, snapshot.epoch)
+        state = _State(compiled.pad(snapshot.weights, self.config.units), [], [], None, snapshot.epoch)
         return compiled.predict(state, tf.constant(X))
 
     def model_at(self, snapshot: Snapshot):
@@ -196,21 +201,69 @@ class TrainingResult:
 class _State:
     """Weights and Adam state after `epochs_done` epochs: everything needed to continue exactly."""
 
-    params: list
+    params: list  # padded to the compiled width (see `_pad`)
     moments: list
     velocities: list
     iterations: object  # float32 scalar tensor: Adam steps taken
     epochs_done: int
+    units: int = 0  # the run's own units and weight shapes, for taking its weights back out
+    shapes: tuple = ()
+
+
+def padded_units(units: int) -> int:
+    """The width a config's recurrent layers are compiled at: its bucket of UNIT_BUCKETS."""
+    return next((bucket for bucket in UNIT_BUCKETS if bucket >= units), units)
+
+
+def compiled_key(config: ExperimentConfig) -> tuple:
+    """What decides the compiled function: the config's shape, with its units bucketed."""
+    key = config.shape_key
+    return (*key[:3], padded_units(config.units), *key[4:])
+
+
+def _pad(value: np.ndarray, padded_shape: tuple, units: int, width: int) -> np.ndarray:
+    """A weight of a `units`-wide model placed in its `width`-wide model's weight, zeros elsewhere.
+
+    Every axis that differs between the two shapes holds k blocks of `units` (an LSTM's four
+    gates, a GRU's three, Bidirectional's two directions, or one): each block is padded on its
+    own, so every gate of every real unit keeps its place. A padded unit has zero weights, so
+    its gates see 0, its candidate is tanh(0) = 0, its state stays 0 and so does its output;
+    and since everything it sends on is multiplied by zero weights, every gradient it gets is
+    exactly 0 and Adam leaves it at 0. The real units compute what they would alone (sums with
+    extra exact zeros: equal to float rounding, as the tests against model.fit check).
+    """
+    value = np.asarray(value)
+    for axis, (size, padded) in enumerate(zip(value.shape, padded_shape)):
+        if size != padded:
+            blocks = np.split(value, size // units, axis=axis)
+            widths = [(0, 0)] * value.ndim
+            widths[axis] = (0, width - units)
+            value = np.concatenate([np.pad(block, widths) for block in blocks], axis=axis)
+    return value
+
+
+def _unpad(value: np.ndarray, shape: tuple, units: int, width: int) -> np.ndarray:
+    """The inverse of `_pad`: the real units' weights out of a padded weight."""
+    value = np.asarray(value)
+    for axis, (size, padded) in enumerate(zip(shape, value.shape)):
+        if size != padded:
+            blocks = np.split(value, padded // width, axis=axis)
+            value = np.concatenate([np.take(block, np.arange(units), axis=axis) for block in blocks], axis=axis)
+    return value
 
 
 class _CompiledShape:
-    """The compiled chunk and predict functions for one shape (see `ExperimentConfig.shape_key`)."""
+    """The compiled chunk and predict functions for one shape (see `compiled_key`)."""
 
     def __init__(self, config: ExperimentConfig):
         backend.load()
         import tensorflow as tf
 
-        self.template = build_model(config)
+        self.width = padded_units(config.units)
+        # The function is traced on a model `width` units wide; epochs=1 keeps the padded
+        # config inside the work cap (the real config's epochs are checked, not these).
+        self.template = build_model(config.replace(units=self.width, epochs=1))
+        self.padded_shapes = [tuple(v.shape) for v in self.template.trainable_variables]
         num_samples = config.num_samples
         batch_size = config.batch_size
         self.has_validation = config.num_val_samples > 0
@@ -323,7 +376,7 @@ class _CompiledShape:
         self._predict = predict
         # Trace and compile now, under the caller's lock, rather than in the first run.
         data = self.tensors(frame_data(config))
-        state = self.initial_state(self.template)
+        state = self.initial_state(build_model(config.replace(epochs=1)), config.units)
         self.run(state, config, 0, data)
         self.predict(state, data.X)
 
@@ -333,16 +386,27 @@ class _CompiledShape:
 
         return _Tensors(tf.constant(data.X), tf.constant(data.y), tf.constant(data.X_val), tf.constant(data.y_val))
 
-    def initial_state(self, model) -> _State:
+    def pad(self, weights, units: int) -> list:
+        """A `units`-wide model's weights, placed in this shape's padded weights (tensors)."""
         import tensorflow as tf
 
-        params = [tf.convert_to_tensor(v.numpy()) for v in model.trainable_variables]
+        return [tf.convert_to_tensor(_pad(w, shape, units, self.width).astype(np.float32))
+                for w, shape in zip(weights, self.padded_shapes)]
+
+    def initial_state(self, model, units: int) -> _State:
+        """The state to start from: `model`'s weights (a `units`-wide model), padded, and no Adam history."""
+        import tensorflow as tf
+
+        weights = [v.numpy() for v in model.trainable_variables]
+        params = self.pad(weights, units)
         return _State(
             params=params,
             moments=[tf.zeros_like(p) for p in params],
             velocities=[tf.zeros_like(p) for p in params],
             iterations=tf.constant(0.0),
             epochs_done=0,
+            units=units,
+            shapes=tuple(w.shape for w in weights),
         )
 
     def run(self, state: _State, config: ExperimentConfig, num_epochs: int, data: "_Tensors",
@@ -377,9 +441,10 @@ class _CompiledShape:
             taken = int(taken)
             kept = [np.array(buffer[:taken]) for buffer in snapshots] if taken else []
         epochs = [state.epochs_done + index + 1 for index in wanted]
-        _snapshots.taken = [Snapshot(epoch, tuple(weights[slot] for weights in kept))
+        _snapshots.taken = [Snapshot(epoch, _own_weights([weights[slot] for weights in kept], state))
                             for slot, epoch in enumerate(epochs)]
-        new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs)
+        new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs,
+                           state.units, state.shapes)
         return new_state, losses, val_losses
 
     def predict(self, state: _State, X) -> np.ndarray:
@@ -416,7 +481,7 @@ def _compiled_for(config: ExperimentConfig) -> _CompiledShape:
     """The compiled functions for the config's shape, compiling them on first use (or waiting
     for another thread's compile)."""
     _install_log_filter()
-    return get_or_compile(_cache, config.shape_key, lambda: _CompiledShape(config), MAX_CACHED_SHAPES)
+    return get_or_compile(_cache, compiled_key(config), lambda: _CompiledShape(config), MAX_CACHED_SHAPES)
 
 
 def get_or_compile(cache: "collections.OrderedDict", key, compile_it, limit: int):
@@ -482,7 +547,7 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
     framed = frame_data(config)
     data = compiled.tensors(framed)
     model = build_model(config)
-    state = compiled.initial_state(model)
+    state = compiled.initial_state(model, config.units)
     # Checkpoints to replay from: the start of the current chunk and of the one before.
     checkpoints = [state]
     snapshot_at = snapshot_epochs(config.epochs, sum(int(np.prod(p.shape)) for p in state.params))
@@ -568,8 +633,14 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
     )
 
 
+def _own_weights(params, state: _State) -> tuple:
+    """The run's own weights (NumPy, its units wide) out of padded ones."""
+    width = padded_units(state.units)
+    return tuple(_unpad(np.asarray(p), shape, state.units, width) for p, shape in zip(params, state.shapes))
+
+
 def _snapshot(state: _State) -> Snapshot:
-    return Snapshot(state.epochs_done, tuple(np.array(p) for p in state.params))
+    return Snapshot(state.epochs_done, _own_weights(state.params, state))
 
 
 def _replay(compiled: _CompiledShape, config: ExperimentConfig, data: _Tensors, checkpoints: list,
@@ -583,7 +654,7 @@ def _replay(compiled: _CompiledShape, config: ExperimentConfig, data: _Tensors, 
 
 
 def _assign(model, state: _State) -> None:
-    for variable, value in zip(model.trainable_variables, state.params):
+    for variable, value in zip(model.trainable_variables, _own_weights(state.params, state)):
         variable.assign(value)
 
 
@@ -591,4 +662,4 @@ def predict(model, config: ExperimentConfig, split: str = "train") -> np.ndarray
     """A trained model's predictions for the config's training (or validation) inputs, flat."""
     compiled = _compiled_for(config)
     data = compiled.tensors(frame_data(config))
-    return compiled.predict(compiled.initial_state(model), data.X if split == "train" else data.X_val)
+    return compiled.predict(compiled.initial_state(model, config.units), data.X if split == "train" else data.X_val)

@@ -137,8 +137,8 @@ def test_result_model_predicts_the_result_predictions():
 def test_configs_differing_only_in_epochs_learning_rate_and_seed_share_one_compiled_shape(monkeypatch):
     first = MINI_BATCH.replace(epochs=20, learning_rate=0.001, seed=1)
     second = MINI_BATCH.replace(epochs=30, learning_rate=0.01, seed=2)
-    key = first.shape_key
-    assert second.shape_key == key
+    key = engine.compiled_key(first)
+    assert engine.compiled_key(second) == key
     monkeypatch.delitem(engine._cache, key, raising=False)  # restored afterwards if it was there
     monkeypatch.setattr(engine, "MAX_CACHED_SHAPES", len(engine.compiled_shapes()) + 10)
     before = engine.compiled_shapes()
@@ -162,19 +162,46 @@ def test_configs_differing_only_in_epochs_learning_rate_and_seed_share_one_compi
 def test_the_cache_is_bounded_and_drops_the_least_recently_used_shape(monkeypatch):
     one, many, sequence = (ExperimentConfig(topology=t, epochs=5) for t in TUTORIAL_TOPOLOGIES)
     one_compiled, many_compiled = engine._compiled_for(one), engine._compiled_for(many)
-    cache = collections.OrderedDict([(one.shape_key, one_compiled), (many.shape_key, many_compiled)])
+    cache = collections.OrderedDict([(engine.compiled_key(one), one_compiled), (engine.compiled_key(many), many_compiled)])
     monkeypatch.setattr(engine, "_cache", cache)
     monkeypatch.setattr(engine, "MAX_CACHED_SHAPES", 2)
 
     lstm_core.train(many)
     lstm_core.train(one)  # now `many` is the least recently used
-    assert engine.compiled_shapes() == [many.shape_key, one.shape_key]
+    assert engine.compiled_shapes() == [engine.compiled_key(many), engine.compiled_key(one)]
     result = lstm_core.train(sequence)  # a third shape: compiled, and `many` dropped
 
-    assert engine.compiled_shapes() == [one.shape_key, sequence.shape_key]
+    assert engine.compiled_shapes() == [engine.compiled_key(one), engine.compiled_key(sequence)]
     assert len(cache) == 2
-    assert cache[one.shape_key] is one_compiled  # kept, not recompiled
+    assert cache[engine.compiled_key(one)] is one_compiled  # kept, not recompiled
     assert result.epochs_completed == 5 and np.all(np.isfinite(result.losses))
+
+
+def test_units_in_one_bucket_share_one_compiled_function_and_train_as_alone():
+    """Units 5, 6 and 7 are compiled 8 wide: no compile when a learner clicks units +1, and the
+    padded units change nothing (checked against model.fit for every topology × cell in
+    test_engine_tasks.py; here, the weights of the real units come back exactly where they were)."""
+    five, seven = (ExperimentConfig(topology="many_to_many", units=units, epochs=30) for units in (5, 7))
+    assert engine.compiled_key(five) == engine.compiled_key(seven) != engine.compiled_key(five.replace(units=9))
+    assert engine._compiled_for(five) is engine._compiled_for(seven)
+    result = lstm_core.train(seven)
+    assert [w.shape for w in model_weights(result.model)] == [w.shape for w in model_weights(build_model(seven))]
+    initial = result.snapshots[0].weights
+    assert_same_weights(list(initial), model_weights(build_model(seven)))
+
+
+@pytest.mark.parametrize("units, features", [(5, 1), (3, 3), (7, 14)])
+def test_padding_places_each_gate_block_and_unpadding_takes_it_back(units, features):
+    rng = np.random.default_rng(units)
+    width = engine.padded_units(units)
+    kernel = rng.normal(size=(features, 4 * units))  # an LSTM kernel: four gate blocks
+    padded = engine._pad(kernel, (features, 4 * width), units, width)
+    assert padded.shape == (features, 4 * width)
+    for gate in range(4):
+        block = padded[:, gate * width:(gate + 1) * width]
+        assert np.array_equal(block[:, :units], kernel[:, gate * units:(gate + 1) * units])
+        assert not np.any(block[:, units:])
+    assert np.array_equal(engine._unpad(padded, kernel.shape, units, width), kernel)
 
 
 # --------------------------------------------------------------------------- (2) determinism
@@ -267,7 +294,7 @@ def test_the_seed_changes_the_shuffle_alone_from_the_same_weights():
     """From the same weights, only the batch order can make two seeds differ; full batch it cannot."""
     model = build_model(MINI_BATCH)
     compiled = engine._compiled_for(MINI_BATCH)
-    state = compiled.initial_state(model)
+    state = compiled.initial_state(model, MINI_BATCH.units)
     _, seed_one = run_chunk(compiled, state, MINI_BATCH.replace(seed=1), 20)
     _, seed_one_again = run_chunk(compiled, state, MINI_BATCH.replace(seed=1), 20)
     _, seed_two = run_chunk(compiled, state, MINI_BATCH.replace(seed=2), 20)
@@ -276,7 +303,7 @@ def test_the_seed_changes_the_shuffle_alone_from_the_same_weights():
 
     full = MINI_BATCH.replace(batch_size=5)
     full_compiled = engine._compiled_for(full)
-    full_state = full_compiled.initial_state(model)
+    full_state = full_compiled.initial_state(model, full.units)
     _, full_one = run_chunk(full_compiled, full_state, full.replace(seed=1), 20)
     _, full_two = run_chunk(full_compiled, full_state, full.replace(seed=2), 20)
     assert np.array_equal(full_one, full_two)
@@ -299,9 +326,9 @@ def test_mini_batch_epoch_loss_is_the_sample_weighted_mean_of_the_batch_losses()
 
     compiled = engine._compiled_for(MINI_BATCH)
     frozen = types.SimpleNamespace(learning_rate=0.0, seed=MINI_BATCH.seed)  # below the config's range
-    state, losses = run_chunk(compiled, compiled.initial_state(model), frozen, 20, data_config=MINI_BATCH)
+    state, losses = run_chunk(compiled, compiled.initial_state(model, MINI_BATCH.units), frozen, 20, data_config=MINI_BATCH)
     np.testing.assert_allclose(losses, expected, rtol=0, atol=1e-6)
-    assert_same_weights([np.asarray(p) for p in state.params], model_weights(model))
+    assert_same_weights(list(engine._own_weights(state.params, state)), model_weights(model))
 
 
 # --------------------------------------------------------------------------- (4) callback contract
@@ -418,9 +445,9 @@ def test_tasks_of_one_shape_share_the_compiled_function_and_train_on_their_own_d
     reverse = delay.replace(task="reverse")
     assert delay.shape_key == reverse.shape_key
     first = lstm_core.train(delay)
-    compiled = engine.compiled_shapes().count(delay.shape_key)
+    compiled = engine.compiled_shapes().count(engine.compiled_key(delay))
     second = lstm_core.train(reverse)
-    assert engine.compiled_shapes().count(delay.shape_key) == compiled == 1
+    assert engine.compiled_shapes().count(engine.compiled_key(delay)) == compiled == 1
     assert not np.allclose(first.losses, second.losses)
     expected_reverse = second.data.sequences.train_inputs[:, ::-1]
     assert np.array_equal(second.targets, expected_reverse.reshape(-1))
