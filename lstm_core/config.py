@@ -566,7 +566,7 @@ def resolve(values: Mapping[str, Any], source: str = "URL parameter") -> tuple[E
         ("epochs", f"the per-run work cap allows ({WORK_FORMULA} ≤ {MAX_WORK:,})"),
     ):
         limits = field_limits(draft)
-        value = draft.get(name)
+        value = getattr(draft, name)
         high = limits[name][1]
         if value is not None and value > high and FIELDS[name].applies(task):
             messages.append(f"{source} `{name}={value:,}` is more than {why}; using {int(high):,}.")
@@ -604,9 +604,6 @@ class _Draft:
         samples = frame_shapes(self.topology, self.sequence_length, train)[0][0]
         self.batch_size = chosen.get("batch_size") or default_batch_size(self.task, self.topology,
                                                                          self.sequence_length, samples)
-
-    def get(self, name: str) -> Any:
-        return getattr(self, name)
 
 
 def _clamped(spec: Field, value: Any) -> Any:
