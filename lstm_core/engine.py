@@ -39,9 +39,10 @@ TARGET_CHUNK_SECONDS = 0.05
 # Compiled shapes kept (least recently used dropped first): bounds memory on a shared server.
 MAX_CACHED_SHAPES = 16
 # A shape is compiled for the smallest of these widths that holds its units; the extra units
-# are zero and stay zero (see `_pad`), so units 5, 6, 7 and 8 share one compiled function:
-# exploring units costs no compile within a bucket.
-UNIT_BUCKETS = (4, 8, 16, 32, 64)
+# are zero and stay zero (see `_pad`), so units 6, 7 and 8 share one compiled function:
+# exploring units costs no compile within a bucket. Padding is not free (5 units run 8 wide
+# took twice as long per epoch), so the tutorial's 5 and the tasks' 16 are buckets of their own.
+UNIT_BUCKETS = (2, 4, 5, 8, 12, 16, 24, 32, 48, 64)
 
 # Weight snapshots kept per run, spread over its epochs, for replaying how it learned; fewer
 # when the model is big, so that one result never holds more than SNAPSHOT_FLOATS numbers.
