@@ -11,6 +11,7 @@ a setting, a switch of page, Streamlit's own Stop in the header), so the page ca
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any, Iterable
@@ -65,6 +66,25 @@ class RunHandle:
     def finish(self) -> None:
         self.finished_at = time.time()
         self.finished.set()
+
+    @contextlib.contextmanager
+    def running(self):
+        """Wrap the training of this handle's run: a Streamlit signal raised inside marks the run
+        interrupted (and goes on up), and whatever happens the handle is finished, so the next
+        script run stops waiting for it.
+
+        Example:
+            with handle.running():
+                handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
+        """
+        try:
+            yield self
+        except BaseException as exc:  # noqa: BLE001 - Streamlit's signals are BaseExceptions
+            if is_interrupt(exc):
+                self.interrupt(exc)
+            raise
+        finally:
+            self.finish()
 
     def wait(self, timeout: float) -> bool:
         return self.finished.wait(timeout)

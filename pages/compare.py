@@ -133,16 +133,10 @@ def train_all(handle: runs.RunHandle, extras: list, progress_slot, chart_slot, c
         lines = [compare.ValidationLine(figure, validation[config.topology])] if config.topology in validation else []
         return [*lines, chart.callback()]
 
-    try:
+    with handle.running():
         for entry in compare.iter_comparison(handle.configs, callbacks_for=callbacks_for):
             handle.record(entry)
             charts[entry.name].reraise_interrupt()
-    except BaseException as exc:
-        if runs.is_interrupt(exc):
-            handle.interrupt(exc)
-        raise
-    finally:
-        handle.finish()
 
 
 def interrupt_notice(handle: runs.RunHandle) -> str:
@@ -331,16 +325,10 @@ def train_seeds(handle: runs.RunHandle, progress_slot) -> None:
     def progress(done: int, total: int) -> None:
         progress_slot.progress(min(done / max(total, 1), 1.0), text=f"Seeds: {done:,} of {total:,} epochs")
 
-    try:
+    with handle.running():
         for results in robustness.train_seeds(handle.configs, progress=progress):
             for result in results:
                 handle.record(result)
-    except BaseException as exc:
-        if runs.is_interrupt(exc):
-            handle.interrupt(exc)
-        raise
-    finally:
-        handle.finish()
     progress_slot.empty()
 
 

@@ -218,13 +218,12 @@ def train_now(config: ExperimentConfig, progress_slot, chart_slot, prediction_sl
     chart = live.LiveChart(figure, progress_slot, chart_slot, handle, log_y=st.session_state.get("log_scale", True),
                            val_trace_index=1 if len(figure.data) > 1 else None, on_redraw=draw_predictions)
     progress_slot.progress(0.0, text="Preparing the model (the first run of a new shape compiles it)…")
-    try:
-        handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
-    except Exception as exc:  # noqa: BLE001 - said on the page in plain words; the log has the rest
-        _logger.exception("Training %s failed", config)
-        progress_slot.error(shell.failure_message(exc, "training"), icon="⚠️")
-    finally:
-        handle.finish()
+    with handle.running():
+        try:
+            handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
+        except Exception as exc:  # noqa: BLE001 - said on the page in plain words; the log has the rest
+            _logger.exception("Training %s failed", config)
+            progress_slot.error(shell.failure_message(exc, "training"), icon="⚠️")
     chart.reraise_interrupt()
 
 

@@ -101,7 +101,7 @@ def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot,
         progress_slot.progress(min(fraction, 1.0), text=progress_text(
             grid, f" · {TOPOLOGIES[topology].label}, {units} units: epoch {done_epochs:,} / {total_epochs:,}"))
 
-    try:
+    with handle.running():
         progress_slot.progress(grid.done / settings.size,
                                text=progress_text(grid, " · preparing (each new shape compiles first)…"))
         for topology, units, results in landscape.train_columns(settings, skip=grid.has_column,
@@ -115,12 +115,6 @@ def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot,
             # Each redraw differs from the last (Streamlit refuses two identical keyless charts).
             figure.layout.meta = {"draw": state["draws"]}
             chart_slot.plotly_chart(figure, config=live.CHART_CONFIG)
-    except BaseException as exc:
-        if runs.is_interrupt(exc):
-            handle.interrupt(exc)
-        raise
-    finally:
-        handle.finish()
 
 
 # --------------------------------------------------------------------------- results

@@ -80,23 +80,18 @@ def train_now(preset: Preset, progress_slot, loss_slot) -> None:
     handle = runs.start(PAGE, configs)
     runs.watch_for_header_stop(PAGE)
     figure = loss_chart(configs)
-    try:
-        for index, config in enumerate(configs):
-            topology = TOPOLOGIES[config.topology]
-            chart = live.LiveChart(figure, progress_slot, loss_slot, handle, trace_index=index,
-                                   label=f"{topology.label} ({index + 1} of {len(configs)}): ")
-            progress_slot.progress(0.0, text=f"{chart.label}preparing the model…")
-            handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
-            chart.reraise_interrupt()
-    except Exception as exc:  # noqa: BLE001 - said on the page in plain words; the log has the rest
-        _logger.exception("Training preset %s failed", preset.key)
-        progress_slot.error(shell.failure_message(exc, "training"), icon="⚠️")
-    except BaseException as exc:
-        if runs.is_interrupt(exc):
-            handle.interrupt(exc)
-        raise
-    finally:
-        handle.finish()
+    with handle.running():
+        try:
+            for index, config in enumerate(configs):
+                topology = TOPOLOGIES[config.topology]
+                chart = live.LiveChart(figure, progress_slot, loss_slot, handle, trace_index=index,
+                                       label=f"{topology.label} ({index + 1} of {len(configs)}): ")
+                progress_slot.progress(0.0, text=f"{chart.label}preparing the model…")
+                handle.record(lstm_core.train(config, callbacks=[chart.callback()]))
+                chart.reraise_interrupt()
+        except Exception as exc:  # noqa: BLE001 - said on the page in plain words; the log has the rest
+            _logger.exception("Training preset %s failed", preset.key)
+            progress_slot.error(shell.failure_message(exc, "training"), icon="⚠️")
 
 
 def score_line(results) -> str:
