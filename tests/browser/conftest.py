@@ -81,6 +81,20 @@ def app_server(request, browser) -> harness.AppServer:
 
 
 @pytest.fixture
+def unprimed_server(request):
+    """Starts a server of the test's own whose very first request is the test's: a shared link
+    opened on a freshly started server. `unprimed_server(name)` gives it, started and healthy."""
+
+    def start(name: str) -> harness.AppServer:
+        server = harness.AppServer(name=name, log_path=harness.ARTIFACTS / f"server-{name}.log")
+        request.addfinalizer(server.stop)
+        server.start()
+        return server
+
+    return start
+
+
+@pytest.fixture
 def fresh_server(request, browser) -> harness.AppServer:
     """A server of its own, with the default work cap, for a test that needs isolation."""
     return _started_server(request, browser, "fresh")

@@ -71,16 +71,9 @@ def _train_compare(page) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("path", ["/", "/compare"])
-def test_each_url_entered_first_on_a_fresh_server_is_the_whole_app(request, browser, path):
+def test_each_url_entered_first_on_a_fresh_server_is_the_whole_app(unprimed_server, tabs, path):
     name = "entry" + (path.replace("/", "-") if path != "/" else "-root")
-    server = harness.AppServer(name=name, log_path=harness.ARTIFACTS / f"server-{name}.log")
-    request.addfinalizer(server.stop)
-    server.start()
-    context = browser.new_context(viewport=harness.VIEWPORT)
-    request.addfinalizer(context.close)
-    watch = harness.PageWatch(context)
-    page = context.new_page()
-    page.goto(server.url(path))
+    page = tabs.open(unprimed_server(name), path)
     if path == "/compare":
         _check_frame(page)
         _train_compare(page)
@@ -95,5 +88,4 @@ def test_each_url_entered_first_on_a_fresh_server_is_the_whole_app(request, brow
     harness.wait_until_idle(page)
     _check_frame(page)
     assert page.locator(harness.FAILURE_SELECTOR).count() == 0
-    problems = watch.problems(server.origin) + [f"server log: {e}" for e in server.log_errors()]
-    assert not problems, "\n".join(problems)
+    tabs.assert_clean()

@@ -33,15 +33,8 @@ def _links(page, timeout: float = 15.0) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.timeout(240)
-def test_inside_entered_first_on_a_fresh_server_then_after_a_run(request, browser):
-    server = harness.AppServer(name="inside-first", log_path=harness.ARTIFACTS / "server-inside-first.log")
-    request.addfinalizer(server.stop)
-    server.start()
-    context = browser.new_context(viewport=harness.VIEWPORT)
-    request.addfinalizer(context.close)
-    watch = harness.PageWatch(context)
-    page = context.new_page()
-    page.goto(server.url("/inside"))
+def test_inside_entered_first_on_a_fresh_server_then_after_a_run(unprimed_server, tabs):
+    page = tabs.open(unprimed_server("inside-first"), "/inside")
 
     harness.wait_for_text(page, "Inside the network", timeout=60_000)
     assert _links(page) == PAGES
@@ -72,5 +65,4 @@ def test_inside_entered_first_on_a_fresh_server_then_after_a_run(request, browse
     harness.wait_until_idle(page)
     harness.screenshot(page, "inside-after-run")
     assert page.locator(harness.FAILURE_SELECTOR).count() == 0
-    problems = watch.problems(server.origin) + [f"server log: {e}" for e in server.log_errors()]
-    assert not problems, "\n".join(problems)
+    tabs.assert_clean()

@@ -13,15 +13,8 @@ import harness
 
 @pytest.mark.browser
 @pytest.mark.timeout(240)
-def test_lesson_link_entered_first_on_a_fresh_server(request, browser):
-    server = harness.AppServer(name="lessons-first", log_path=harness.ARTIFACTS / "server-lessons-first.log")
-    request.addfinalizer(server.stop)
-    server.start()
-    context = browser.new_context(viewport=harness.VIEWPORT)
-    request.addfinalizer(context.close)
-    watch = harness.PageWatch(context)
-    page = context.new_page()
-    page.goto(server.url("/lessons", lesson="memory", step="4"))
+def test_lesson_link_entered_first_on_a_fresh_server(unprimed_server, tabs):
+    page = tabs.open(unprimed_server("lessons-first"), "/lessons", lesson="memory", step="4")
 
     harness.wait_for_text(page, "Step 4 of 4: Reverse, bidirectional", timeout=60_000)
     page.wait_for_function("() => document.title === 'LSTM explorer'", timeout=15_000)
@@ -34,5 +27,4 @@ def test_lesson_link_entered_first_on_a_fresh_server(request, browser):
                              timeout=60_000)
     harness.screenshot(page, "lessons-entered-first")
     assert page.locator(harness.FAILURE_SELECTOR).count() == 0
-    problems = watch.problems(server.origin) + [f"server log: {e}" for e in server.log_errors()]
-    assert not problems, "\n".join(problems)
+    tabs.assert_clean()

@@ -30,19 +30,11 @@ _SCROLL_JS = """() => { const main = document.querySelector('[data-testid="stMai
   return {scroll: main.scrollHeight, client: main.clientHeight, doc: document.documentElement.scrollHeight}; }"""
 
 
-@pytest.fixture
-def presenter_server(request):
-    """A fresh server whose very first request is the presenter link (no priming tab)."""
-    server = harness.AppServer(name="present", log_path=harness.ARTIFACTS / "server-present.log")
-    request.addfinalizer(server.stop)
-    server.start()
-    return server
-
-
 @pytest.mark.browser
 @pytest.mark.timeout(240)
-def test_a_preset_on_a_projector_fits_one_screen_in_large_type(presenter_server, tabs):
-    page = tabs.open(presenter_server, "/", present="1")
+def test_a_preset_on_a_projector_fits_one_screen_in_large_type(unprimed_server, tabs):
+    # A fresh server whose very first request is the presenter link (no priming tab).
+    page = tabs.open(unprimed_server("present"), "/", present="1")
     page.set_viewport_size(PROJECTOR)
     button = harness.main_button(page, "Memory: delay")
     button.wait_for(state="visible", timeout=60_000)
