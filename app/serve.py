@@ -8,11 +8,13 @@ starts both in the server process as it starts, in a background thread a moment 
 server is up, then hands over to Streamlit's own command line, so every option of
 `streamlit run` still applies. Pages call `lstm_core.warm_up` too; whichever comes first does
 the work once per process. It also keeps the server from looking up its external address on
-the internet (`stay_offline`): a classroom may have no network.
+the internet (`stay_offline`): a classroom may have no network; and keeps a known Streamlit
+race on closed tabs out of the log (`quiet_closed_sockets`).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 # Seconds between the server's start and the warm-up: the server binds its port first.
@@ -42,11 +44,35 @@ def stay_offline() -> None:
     net_util.get_external_ip = lambda: None
 
 
+class _ClosedSocketNoise(logging.Filter):
+    """Drops uvicorn's "Exception in ASGI application" for a WebSocket the browser had already
+    closed: Streamlit 1.67's endpoint (starlette_websocket.py) takes Starlette's
+    `WebSocketDisconnected` (a RuntimeError) for a text frame, calls `close()` on the closed
+    socket and that raises again. A tab closed while the server was sending to it (a class
+    leaving at the bell, or the browser tests closing theirs) logged two tracebacks for nothing
+    lost; every other error still reaches the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from starlette.websockets import WebSocketDisconnected
+
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.getMessage().startswith("Exception in ASGI application")
+                    and isinstance(error, WebSocketDisconnected))
+
+
+def quiet_closed_sockets() -> None:
+    """Keep a closed tab's WebSocket race out of the server log (see `_ClosedSocketNoise`)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(existing, _ClosedSocketNoise) for existing in logger.filters):
+        logger.addFilter(_ClosedSocketNoise())
+
+
 def main(argv: list[str] | None = None) -> None:
     import lstm_core
     from streamlit.web import cli
 
     stay_offline()
+    quiet_closed_sockets()
     lstm_core.warm_up(delay=STARTUP_DELAY_S, precompile=startup_shapes())
     sys.argv = ["streamlit", "run", "dashboard.py", *(sys.argv[1:] if argv is None else argv)]
     cli.main()

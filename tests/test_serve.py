@@ -23,3 +23,39 @@ def test_the_startup_shapes_are_the_tutorials_programs():
     assert [config.topology for config in shapes] == [key for key, t in TOPOLOGIES.items() if t.tutorial]
     assert all(config.task == "echo" and config.epochs == TOPOLOGIES[config.topology].default_epochs
                for config in shapes)
+
+
+def _log_of(exception: BaseException, message: str = "Exception in ASGI application\n") -> list[str]:
+    """What uvicorn's error logger lets through when `exception` is logged the way uvicorn does."""
+    import logging
+
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("uvicorn.error")
+    handler, filters = Keep(), list(logger.filters)
+    logger.addHandler(handler)
+    try:
+        serve.quiet_closed_sockets()
+        serve.quiet_closed_sockets()  # twice: still one filter
+        assert sum(isinstance(f, serve._ClosedSocketNoise) for f in logger.filters) == 1
+        try:
+            raise exception
+        except BaseException:  # noqa: BLE001 - logged as uvicorn logs it
+            logger.exception(message)
+    finally:
+        logger.removeHandler(handler)
+        logger.filters[:] = filters
+    return seen
+
+
+def test_a_closed_tabs_websocket_race_stays_out_of_the_log_and_other_errors_do_not():
+    from starlette.websockets import WebSocketDisconnected
+
+    closed = WebSocketDisconnected('Cannot call "send" once a close message has been sent.')
+    assert _log_of(closed) == []
+    assert _log_of(RuntimeError("a real failure")) == ["Exception in ASGI application\n"]
+    assert _log_of(closed, "Something else went wrong") == ["Something else went wrong"]

@@ -52,12 +52,14 @@ def test_tabs_training_at_once_each_match_a_run_alone(fresh_server, tabs):
     spread = time.perf_counter() - pressed
     for page in pages:
         harness.wait_for_text(page, re.compile(rf"^epoch {EPOCHS:,} / {EPOCHS:,} · loss"), timeout=90_000)
-        harness.wait_until_idle(page)
+        # Generous waits: four sessions draw at once on two cores that other work may be loading.
+        harness.wait_until_idle(page, timeout=60_000)
         harness.wait_for_figures(
             page,
             "(figures, epochs, titleOf) => figures.some(f => titleOf(f).startsWith('Target vs prediction')) && "
             "figures.some(f => titleOf(f).startsWith('Training loss') && f.traces[0].y.length === epochs)",
             arg=EPOCHS,
+            timeout=60_000,
         )
     browser_losses = [np.array(_loss_trace(page)["y"], dtype=np.float64) for page in pages]
     for index, page in enumerate(pages, start=1):
