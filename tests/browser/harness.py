@@ -454,6 +454,32 @@ def prime(browser, server: AppServer, timeout: float = 60_000) -> float:
     return time.perf_counter() - started
 
 
+def app_navigation(page, timeout: float = 15.0) -> list[str]:
+    """The navigation's links once they are the app's (a page entered first may show Streamlit's
+    own list of the folder's files for a moment, before the app's navigation replaces it)."""
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.wait_for(state="visible")
+    deadline = time.perf_counter() + timeout
+    while True:
+        links = [re.sub(r"\s+", " ", text).strip() for text in nav.get_by_role("link").all_inner_texts()]
+        if [re.sub(r"^\W+\s*", "", link) for link in links] == NAVIGATION or time.perf_counter() > deadline:
+            return links
+        page.wait_for_timeout(100)
+
+
+def check_app_frame(page) -> None:
+    """The page is the whole app: its tab title, the navigation with exactly the app's pages and
+    their emoji icons, and the wide layout (what a page entered first on a fresh server must show)."""
+    links = app_navigation(page)
+    # The tab title is the app's (pages-directory mode would show the file name, "compare").
+    page.wait_for_function("() => document.title === 'LSTM explorer'", timeout=15_000)
+    # Each link is the emoji icon and the title (no Material icon font: offline classrooms).
+    assert [re.sub(r"^\W+\s*", "", link) for link in links] == NAVIGATION, links
+    assert links[0].startswith("🔁") and links[1].startswith("⚖️"), links
+    width = page.get_by_test_id("stMainBlockContainer").bounding_box()["width"]
+    assert width > 900, f"narrow layout: the main block is {width:.0f} px wide"
+
+
 def main_button(page, name: str):
     """A button of the page itself (Streamlit's header has its own "Stop" while a script runs)."""
     return page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True)

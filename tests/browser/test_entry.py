@@ -17,30 +17,6 @@ import harness
 PAGES = harness.NAVIGATION
 
 
-def _navigation(page, timeout: float = 15.0) -> list[str]:
-    """The navigation's links once they are the app's (a page entered first may show Streamlit's
-    own list of the folder's files for a moment, before the app's navigation replaces it)."""
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.wait_for(state="visible")
-    deadline = time.perf_counter() + timeout
-    while True:
-        links = [re.sub(r"\s+", " ", text).strip() for text in nav.get_by_role("link").all_inner_texts()]
-        if [re.sub(r"^\W+\s*", "", link) for link in links] == PAGES or time.perf_counter() > deadline:
-            return links
-        page.wait_for_timeout(100)
-
-
-def _check_frame(page) -> None:
-    links = _navigation(page)
-    # The tab title is the app's (pages-directory mode would show the file name, "compare").
-    page.wait_for_function("() => document.title === 'LSTM explorer'", timeout=15_000)
-    # Each link is the emoji icon and the title (no Material icon font: offline classrooms).
-    assert [re.sub(r"^\W+\s*", "", link) for link in links] == PAGES, links
-    assert links[0].startswith("🔁") and links[1].startswith("⚖️"), links
-    width = page.get_by_test_id("stMainBlockContainer").bounding_box()["width"]
-    assert width > 900, f"narrow layout: the main block is {width:.0f} px wide"
-
-
 def _train_explorer(page) -> None:
     harness.wait_for_controls(page)
     harness.set_number(page, "epochs", 200)
@@ -75,17 +51,17 @@ def test_each_url_entered_first_on_a_fresh_server_is_the_whole_app(unprimed_serv
     name = "entry" + (path.replace("/", "-") if path != "/" else "-root")
     page = tabs.open(unprimed_server(name), path)
     if path == "/compare":
-        _check_frame(page)
+        harness.check_app_frame(page)
         _train_compare(page)
     else:
         harness.wait_for_controls(page)
-        _check_frame(page)
+        harness.check_app_frame(page)
         _train_explorer(page)
     harness.screenshot(page, f"entered-first{name[5:]}")
     # The other page, reached by its link, is the same app too.
     other = PAGES[0] if path == "/compare" else PAGES[1]
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=other).click()
     harness.wait_until_idle(page)
-    _check_frame(page)
+    harness.check_app_frame(page)
     assert page.locator(harness.FAILURE_SELECTOR).count() == 0
     tabs.assert_clean()
