@@ -27,7 +27,7 @@ from lstm_core import backend
 from lstm_core.config import ExperimentConfig
 from lstm_core.data import FramedData, frame_data
 from lstm_core.model import build_model
-from lstm_core.topologies import TOPOLOGIES
+from lstm_core.topologies import TOPOLOGIES, frame_shapes
 
 # Epochs one compiled call can run; the losses buffer has this static size (XLA needs one).
 MAX_CHUNK = 1024
@@ -43,6 +43,12 @@ MAX_CACHED_SHAPES = 16
 # exploring units costs no compile within a bucket. Padding is not free (5 units run 8 wide
 # took twice as long per epoch), so the tutorial's 5 and the tasks' 16 are buckets of their own.
 UNIT_BUCKETS = (2, 4, 5, 8, 12, 16, 24, 32, 48, 64)
+# Likewise the sequence length, for topologies whose outputs are causal (Topology.pads_time):
+# their sequences are padded at the end to the smallest of these that holds them, and the
+# extra steps are left out of the loss, so lengths 7 and 8 share one compiled function. The
+# tutorial's 5 and the tasks' 6 and 10 are buckets of their own (no padding, no extra cost);
+# above 8 a padded run does at most a third more steps.
+LENGTH_BUCKETS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 50)
 
 # Weight snapshots kept per run, spread over its epochs, for replaying how it learned; fewer
 # when the model is big, so that one result never holds more than SNAPSHOT_FLOATS numbers.
@@ -216,10 +222,27 @@ def padded_units(units: int) -> int:
     return next((bucket for bucket in UNIT_BUCKETS if bucket >= units), units)
 
 
+def padded_length(config: ExperimentConfig) -> int:
+    """The time steps a config's sequences are compiled at: its bucket of LENGTH_BUCKETS where
+    its topology allows padding at the end (`Topology.pads_time`), else its own length."""
+    length = config.sequence_length
+    if not TOPOLOGIES[config.topology].pads_time:
+        return length
+    return next((bucket for bucket in LENGTH_BUCKETS if bucket >= length), length)
+
+
 def compiled_key(config: ExperimentConfig) -> tuple:
-    """What decides the compiled function: the config's shape, with its units bucketed."""
+    """What decides the compiled function: the config's shape, with its units and (where the
+    topology allows it) its length bucketed."""
     key = config.shape_key
-    return (*key[:3], padded_units(config.units), *key[4:])
+    return (*key[:2], padded_length(config), padded_units(config.units), *key[4:])
+
+
+def _pad_steps(array: np.ndarray, steps: int, length: int) -> np.ndarray:
+    """`array` (samples, steps, ...) with zeros appended on the time axis up to `length` steps."""
+    widths = [(0, 0)] * array.ndim
+    widths[1] = (0, length - steps)
+    return np.pad(array, widths)
 
 
 def _pad(value: np.ndarray, padded_shape: tuple, units: int, width: int) -> np.ndarray:
@@ -261,9 +284,13 @@ class _CompiledShape:
         import tensorflow as tf
 
         self.width = padded_units(config.units)
-        # The function is traced on a model `width` units wide; epochs=1 keeps the padded
-        # config inside the work cap (the real config's epochs are checked, not these).
-        self.template = build_model(config.replace(units=self.width, epochs=1))
+        self.length = padded_length(config)
+        self.topology = TOPOLOGIES[config.topology]
+        pads_time = self.topology.pads_time
+        # The function is traced on a model `width` units wide and `length` steps long (the
+        # layers are all it takes from this config; epochs=1 keeps it inside the work cap).
+        self.template = build_model(ExperimentConfig(topology=config.topology, cell=config.cell,
+                                                     sequence_length=self.length, units=self.width, epochs=1))
         self.padded_shapes = [tuple(v.shape) for v in self.template.trainable_variables]
         num_samples = config.num_samples
         batch_size = config.batch_size
@@ -271,20 +298,32 @@ class _CompiledShape:
         has_validation = self.has_validation
         steps = math.ceil(num_samples / batch_size)
         padding = steps * batch_size - num_samples
-        y_elements = int(np.prod(config.y_shape[1:]))
+        y_elements = int(np.prod(frame_shapes(config.topology, self.length)[1][1:]))  # per sample, padded
         non_trainable = [tf.convert_to_tensor(v.numpy()) for v in self.template.non_trainable_variables]
         template = self.template
 
-        def loss_and_grads(params, x_batch, y_batch, weights, count):
+        def squared_errors(predictions, targets, time_weights):
+            squared = tf.square(predictions - targets)
+            # Padded steps (zeros) are left out; real ones are multiplied by exactly 1.
+            return squared * time_weights if pads_time else squared
+
+        def real_steps_mean(loss, time_scale):
+            # The mean over the padded steps, made the mean over the real ones: times
+            # length / real steps, exactly 1 (so exactly the unpadded mean) when nothing is padded.
+            return loss * time_scale if pads_time else loss
+
+        def loss_and_grads(params, x_batch, y_batch, weights, count, time_weights, time_scale):
             with tf.GradientTape() as tape:
                 tape.watch(params)
                 predictions, _ = template.stateless_call(params, non_trainable, x_batch, training=True)
+                squared = squared_errors(predictions, y_batch, time_weights)
                 if weights is None:
-                    loss = tf.reduce_mean(tf.square(predictions - y_batch))
+                    loss = tf.reduce_mean(squared)
                 else:
-                    squared = tf.reshape(tf.square(predictions - y_batch), [batch_size, -1])
+                    squared = tf.reshape(squared, [batch_size, -1])
                     per_sample = tf.reduce_sum(squared, axis=1) / y_elements
                     loss = tf.reduce_sum(per_sample * weights) / count
+                loss = real_steps_mean(loss, time_scale)
             return loss, tape.gradient(loss, params)
 
         def adam(params, grads, moments, velocities, iterations, learning_rate):
@@ -301,17 +340,18 @@ class _CompiledShape:
                 new_velocities.append(velocity)
             return new_params, new_moments, new_velocities, iterations
 
-        def validation_loss(params, X_val, y_val):
+        def validation_loss(params, X_val, y_val, time_weights, time_scale):
             if not has_validation:
                 return tf.constant(0.0)
             predictions, _ = template.stateless_call(params, non_trainable, X_val, training=False)
-            return tf.reduce_mean(tf.square(predictions - y_val))
+            return real_steps_mean(tf.reduce_mean(squared_errors(predictions, y_val, time_weights)), time_scale)
 
-        def one_epoch(epoch, params, moments, velocities, iterations, learning_rate, seed, X, y):
+        def one_epoch(epoch, params, moments, velocities, iterations, learning_rate, seed, X, y, time_weights,
+                      time_scale):
             """One epoch; returns the new state and the epoch's loss as `fit` logs it."""
             if steps == 1 and padding == 0:
                 # Full batch: the order of samples cannot matter, so no shuffle is needed.
-                loss, grads = loss_and_grads(params, X, y, None, None)
+                loss, grads = loss_and_grads(params, X, y, None, None, time_weights, time_scale)
                 return (*adam(params, grads, moments, velocities, iterations, learning_rate), loss)
             order = tf.argsort(tf.random.stateless_uniform([num_samples], seed=tf.stack([seed, epoch])))
             order = tf.reshape(tf.concat([order, tf.zeros([padding], tf.int32)], 0), [steps, batch_size])
@@ -322,7 +362,8 @@ class _CompiledShape:
                 weights = mask[index]
                 count = tf.reduce_sum(weights)
                 loss, grads = loss_and_grads(
-                    params, tf.gather(X, batch_order), tf.gather(y, batch_order), weights, count
+                    params, tf.gather(X, batch_order), tf.gather(y, batch_order), weights, count, time_weights,
+                    time_scale
                 )
                 params, moments, velocities, iterations = adam(
                     params, grads, moments, velocities, iterations, learning_rate
@@ -339,7 +380,7 @@ class _CompiledShape:
 
         @tf.function(jit_compile=True)
         def run_chunk(params, moments, velocities, iterations, learning_rate, seed, first_epoch, num_epochs,
-                      X, y, X_val, y_val, snapshot_mask):
+                      X, y, X_val, y_val, time_weights, time_scale, snapshot_mask):
             losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
             val_losses = tf.TensorArray(tf.float32, size=MAX_CHUNK)
             # Weight snapshots taken inside the graph, so that keeping them costs no extra call:
@@ -349,10 +390,11 @@ class _CompiledShape:
 
             def body(index, params, moments, velocities, iterations, losses, val_losses, snapshots, taken):
                 params, moments, velocities, iterations, loss = one_epoch(
-                    first_epoch + index, params, moments, velocities, iterations, learning_rate, seed, X, y
+                    first_epoch + index, params, moments, velocities, iterations, learning_rate, seed, X, y,
+                    time_weights, time_scale
                 )
                 # As fit(validation_data=...): the held-out loss after this epoch's updates.
-                val_loss = validation_loss(params, X_val, y_val)
+                val_loss = validation_loss(params, X_val, y_val, time_weights, time_scale)
                 snapshots = [tf.tensor_scatter_nd_update(kept, [[taken]], [param])
                              for kept, param in zip(snapshots, params)]
                 taken = tf.minimum(taken + tf.cast(snapshot_mask[index], tf.int32), SNAPSHOT_SLOTS - 1)
@@ -379,13 +421,26 @@ class _CompiledShape:
         data = self.tensors(frame_data(config))
         state = self.initial_state(build_model(config.replace(epochs=1)), config.units)
         self.run(state, config, 0, data)
-        self.predict(state, data.X)
+        self.predict(state, data.X, data.steps)
 
     def tensors(self, data: FramedData) -> "_Tensors":
-        """A run's data as tensors for the compiled functions."""
+        """A run's data as tensors for the compiled functions: where the topology pads time, its
+        sequences are padded at the end to this shape's length, with the weights that leave the
+        extra steps out of the loss."""
         import tensorflow as tf
 
-        return _Tensors(tf.constant(data.X), tf.constant(data.y), tf.constant(data.X_val), tf.constant(data.y_val))
+        X, y, X_val, y_val = data.X, data.y, data.X_val, data.y_val
+        steps = y.shape[1] if self.topology.pads_time else self.length
+        weights = np.ones((1, self.length, 1), np.float32)
+        if steps != self.length:
+            if not steps < self.length:
+                raise ValueError(f"{steps} time steps do not fit this shape's {self.length}")
+            weights[:, steps:] = 0.0
+            y, y_val = _pad_steps(y, steps, self.length), _pad_steps(y_val, steps, self.length)
+            if X.shape[1] == steps:  # one value per time step in (not one-to-many's single step)
+                X, X_val = _pad_steps(X, steps, self.length), _pad_steps(X_val, steps, self.length)
+        return _Tensors(tf.constant(X), tf.constant(y), tf.constant(X_val), tf.constant(y_val), steps,
+                        tf.constant(weights), tf.constant(self.length / steps, tf.float32))
 
     def pad(self, weights, units: int) -> list:
         """A `units`-wide model's weights, placed in this shape's padded weights (tensors)."""
@@ -435,6 +490,8 @@ class _CompiledShape:
                 data.y,
                 data.X_val,
                 data.y_val,
+                data.time_weights,
+                data.time_scale,
                 tf.constant(mask),
             )
             losses = losses.numpy()[:num_epochs]
@@ -448,11 +505,15 @@ class _CompiledShape:
                            state.units, state.shapes)
         return new_state, losses, val_losses
 
-    def predict(self, state: _State, X) -> np.ndarray:
+    def predict(self, state: _State, X, steps: int | None = None) -> np.ndarray:
+        """The predictions for X, flat; of its first `steps` output steps where time is padded."""
         if int(X.shape[0]) == 0:
             return np.empty(0, np.float32)
         with _execution_slots:
-            return self._predict(state.params, X).numpy().reshape(-1)
+            predictions = self._predict(state.params, X).numpy()
+        if steps is not None and self.topology.pads_time:
+            predictions = predictions[:, :steps]
+        return predictions.reshape(-1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -463,6 +524,10 @@ class _Tensors:
     y: object
     X_val: object
     y_val: object
+    # Where the engine pads the time axis (population.py pads nothing and leaves these out):
+    steps: int = 0  # the real output steps (fewer than X's and y's where the time axis is padded)
+    time_weights: object = None  # (1, padded steps, 1): 1 for a real step, 0 for a padded one
+    time_scale: object = None  # padded steps / real steps: the loss's mean over the real steps
 
 
 class _RetracingWarningFilter:
@@ -610,8 +675,8 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
     snapshots = [snapshot for snapshot in snapshots if snapshot.epoch <= state.epochs_done]
     if snapshots[-1].epoch != state.epochs_done:
         snapshots.append(_snapshot(state))  # the run stopped early: its final weights
-    predictions = compiled.predict(state, data.X)
-    val_predictions = compiled.predict(state, data.X_val)
+    predictions = compiled.predict(state, data.X, data.steps)
+    val_predictions = compiled.predict(state, data.X_val, data.steps)
     logs = {"loss": float(losses[reported - 1])} if reported else {}
     if reported and compiled.has_validation:
         logs["val_loss"] = float(val_losses[reported - 1])
@@ -663,4 +728,5 @@ def predict(model, config: ExperimentConfig, split: str = "train") -> np.ndarray
     """A trained model's predictions for the config's training (or validation) inputs, flat."""
     compiled = _compiled_for(config)
     data = compiled.tensors(frame_data(config))
-    return compiled.predict(compiled.initial_state(model, config.units), data.X if split == "train" else data.X_val)
+    return compiled.predict(compiled.initial_state(model, config.units), data.X if split == "train" else data.X_val,
+                            data.steps)

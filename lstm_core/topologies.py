@@ -91,6 +91,12 @@ class Topology:
             the targets back (and so do the model's predictions).
         build: (config, SeededInitializers) → keras.Model; uses config.sequence_length,
             config.units and config.cell.
+        pads_time: whether sequences may be lengthened at their end without changing anything
+            before it: every output step has seen only the inputs up to it (causal) and no
+            weight depends on n. The engine then compiles the topology for a bucket of lengths
+            (lstm_core.engine.LENGTH_BUCKETS), the extra steps left out of the loss. A layer that
+            reads the whole sequence first (an encoder, a backward direction, the last state
+            feeding Dense(n)) would see the extra steps: those topologies compile each length.
     """
 
     key: str
@@ -106,6 +112,7 @@ class Topology:
     recurrent_steps: Callable[[int], int]
     frame: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     build: Callable[[object, SeededInitializers], object]
+    pads_time: bool = False
 
     def default_batch_size(self, sequence_length: int) -> int:
         """The tutorial's batch for the echo: one-to-one's 5 samples together, else 1."""
@@ -288,7 +295,7 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#2ca02c", glyph="🟩", default_epochs=1000, tutorial=True,
             samples_per_sequence=_one, input_steps=_per_value, recurrent_steps=_per_value,
-            frame=_frame_many_to_many, build=_build_many_to_many,
+            frame=_frame_many_to_many, build=_build_many_to_many, pads_time=True,
         ),
         Topology(
             key="many_to_many_dense",
@@ -304,7 +311,7 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#9467bd", glyph="🟪", default_epochs=1000, tutorial=False,
             samples_per_sequence=_one, input_steps=_per_value, recurrent_steps=_per_value,
-            frame=_frame_many_to_many, build=_build_many_to_many_dense,
+            frame=_frame_many_to_many, build=_build_many_to_many_dense, pads_time=True,
         ),
         Topology(
             key="stacked",
@@ -320,7 +327,7 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#8c564b", glyph="🟫", default_epochs=1000, tutorial=False,
             samples_per_sequence=_one, input_steps=_per_value, recurrent_steps=_twice,
-            frame=_frame_many_to_many, build=_build_stacked,
+            frame=_frame_many_to_many, build=_build_stacked, pads_time=True,
         ),
         Topology(
             key="encoder_decoder",
@@ -368,7 +375,7 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#bcbd22", glyph="🟨", default_epochs=1000, tutorial=False,
             samples_per_sequence=_one, input_steps=_one, recurrent_steps=_one_then_all,
-            frame=_frame_one_to_many, build=_build_one_to_many,
+            frame=_frame_one_to_many, build=_build_one_to_many, pads_time=True,
         ),
     )
 }

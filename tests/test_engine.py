@@ -192,6 +192,68 @@ def test_units_in_one_bucket_share_one_compiled_function_and_train_as_alone():
     assert_same_weights(list(initial), model_weights(build_model(seven)))
 
 
+def test_lengths_in_one_bucket_share_one_compiled_function_where_the_topology_is_causal():
+    """Lengths 7 and 8 of a causal topology are compiled 8 steps long; a topology that reads the
+    whole sequence first (an encoder, a backward direction, Dense(n) on the last state) compiles
+    each length, and the buckets are the only lengths that run unpadded."""
+    seven, eight = (ExperimentConfig(topology="many_to_many", sequence_length=n, epochs=10) for n in (7, 8))
+    assert engine.compiled_key(seven) == engine.compiled_key(eight) != engine.compiled_key(seven.replace(sequence_length=9))
+    assert engine._compiled_for(seven) is engine._compiled_for(eight)
+    causal = {key for key, topology in lstm_core.TOPOLOGIES.items() if topology.pads_time}
+    assert causal == {"many_to_many", "many_to_many_dense", "stacked", "one_to_many"}
+    for key in lstm_core.TOPOLOGIES:
+        config = seven.replace(topology=key)
+        assert engine.padded_length(config) == (8 if key in causal else 7), key
+    for length in engine.LENGTH_BUCKETS:
+        assert engine.padded_length(seven.replace(sequence_length=length)) == length
+    assert engine.LENGTH_BUCKETS[-1] == lstm_core.config.FIELDS["sequence_length"].maximum
+
+
+@pytest.mark.parametrize("topology, task", [("many_to_many", "echo"), ("many_to_many", "delay"),
+                                            ("stacked", "running_sum"), ("one_to_many", "memory")])
+def test_a_run_padded_to_its_length_bucket_trains_as_the_unpadded_run(monkeypatch, topology, task):
+    """Length 7 runs 8 steps long with the 8th step out of the loss: every loss, validation loss,
+    prediction and weight equals the same run compiled 7 steps long (float rounding apart)."""
+    config = ExperimentConfig(topology=topology, task=task, sequence_length=7, epochs=40, seed=8)
+    padded = lstm_core.train(config)
+    assert engine.padded_length(config) == 8
+    monkeypatch.setattr(engine, "LENGTH_BUCKETS", tuple(sorted({*engine.LENGTH_BUCKETS, 7})))
+    assert engine.padded_length(config) == 7
+    alone = lstm_core.train(config)
+    assert padded.predictions.shape == alone.predictions.shape == padded.targets.shape
+    assert padded.val_predictions.shape == alone.val_predictions.shape == padded.val_targets.shape
+    assert padded.losses[-1] < padded.losses[0]  # it learned: the comparison means something
+    np.testing.assert_allclose(padded.losses, alone.losses, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(padded.val_losses, alone.val_losses, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(padded.predictions, alone.predictions, rtol=0, atol=1e-5)
+    for a, b in zip(model_weights(padded.model), model_weights(alone.model)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_a_padded_runs_loss_is_the_mean_over_its_real_steps_only():
+    """With the weights frozen, the loss of a length-7 run compiled 8 long is exactly the Keras
+    model's mean squared error over the 7 real steps; counting the padded 8th (target 0, output
+    not 0) would change it."""
+    config = ExperimentConfig(topology="many_to_many", task="delay", sequence_length=7, epochs=3, seed=2)
+    model = build_model(config)
+    data = frame_data(config)
+    errors = (np.asarray(model(data.X)) - data.y) ** 2
+    val_errors = (np.asarray(model(data.X_val)) - data.y_val) ** 2
+    compiled = engine._compiled_for(config)
+    assert compiled.length == 8
+    frozen = types.SimpleNamespace(learning_rate=0.0, seed=config.seed)
+    tensors = compiled.tensors(data)
+    _, losses, val_losses = compiled.run(compiled.initial_state(model, config.units), frozen, 3, tensors)
+    np.testing.assert_allclose(losses, errors.mean(), rtol=1e-5)
+    np.testing.assert_allclose(val_losses, val_errors.mean(), rtol=1e-5)
+    eight_long = build_model(config.replace(sequence_length=8))
+    eight_long.set_weights(model.get_weights())  # no weight depends on the length
+    padded_output = np.asarray(eight_long(np.asarray(tensors.X)))
+    np.testing.assert_allclose(padded_output[:, :7], np.asarray(model(data.X)), rtol=0, atol=1e-6)  # causal
+    counted = np.concatenate([errors, padded_output[:, 7:] ** 2], axis=1).mean()
+    assert abs(counted - errors.mean()) > 1e-4 * errors.mean()  # the test could tell them apart
+
+
 @pytest.mark.parametrize("units, features", [(5, 1), (3, 3), (7, 14)])
 def test_padding_places_each_gate_block_and_unpadding_takes_it_back(units, features):
     rng = np.random.default_rng(units)

@@ -8,18 +8,33 @@ import numpy as np
 import pytest
 
 import lstm_core
-from lstm_core import CELLS, TOPOLOGIES, ExperimentConfig, backend, build_model, frame_data
+from lstm_core import CELLS, TOPOLOGIES, ExperimentConfig, backend, build_model, engine, frame_data
 
 keras = backend.load()
 
 EPOCHS = 12
 
 
+CAUSAL = sorted(key for key, topology in TOPOLOGIES.items() if topology.pads_time)
+
+
 @pytest.mark.parametrize("cell", sorted(CELLS))
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
 def test_engine_matches_model_fit_with_validation_data(topology, cell):
-    config = ExperimentConfig(task="delay", topology=topology, cell=cell, sequence_length=4, units=3,
+    _check_against_fit(topology, cell, sequence_length=4)
+
+
+@pytest.mark.parametrize("topology, cell", [(topology, "lstm") for topology in CAUSAL] + [
+    ("many_to_many", "gru"), ("many_to_many", "simple_rnn")])
+def test_engine_padded_to_a_length_bucket_matches_model_fit_unpadded(topology, cell):
+    """Length 7 is trained 8 steps long by the engine (its length bucket), 7 by fit."""
+    _check_against_fit(topology, cell, sequence_length=7, padded_to=8)
+
+
+def _check_against_fit(topology, cell, sequence_length, padded_to=None):
+    config = ExperimentConfig(task="delay", topology=topology, cell=cell, sequence_length=sequence_length, units=3,
                               num_sequences=6, epochs=EPOCHS, learning_rate=0.02, seed=5)
+    assert engine.padded_length(config) == (padded_to or sequence_length)
     config = config.replace(batch_size=config.num_samples)  # full batch: no shuffle order to match
     data = frame_data(config)
     model = build_model(config)
