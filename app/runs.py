@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from typing import Any, Iterable
 
 import streamlit as st
 
-from lstm_core import diagnosis
+from lstm_core import diagnosis, prefetch
 
 # How long a new script run waits for an interrupted one to hand over its partial result: a
 # chunk of epochs takes ~0.05 s, but the run may be compiling a new shape (seconds).
@@ -146,3 +147,10 @@ def watch_for_header_stop(page: str) -> None:
             and not handle.shown):
         handle.cause = diagnosis.HEADER_STOP
         st.rerun(scope="app")
+
+
+def compile_ahead(configs: Iterable[Any]) -> None:
+    """Compile the shapes of the settings on screen in the background (lstm_core.prefetch), so
+    that Train usually finds them compiled; this session's newest request replaces its older one."""
+    source = st.session_state.setdefault("compile_ahead_source", uuid.uuid4().hex)
+    prefetch.prefetch(configs, source)

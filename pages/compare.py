@@ -454,6 +454,8 @@ def compare_page() -> None:
     chart_slot = st.empty()
     caption_slot = st.empty()
     lstm_core.warm_up(delay=0.5)
+    if not train_pressed:
+        runs.compile_ahead(configs)
     extras = [extra] if extra is not None else []
     if train_pressed and configs:
         handle = runs.start(PAGE, configs)

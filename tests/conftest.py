@@ -8,6 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No shape is compiled ahead in the background under a test that counts compiled shapes;
+# tests/test_prefetch.py turns it on for itself, and the browser tests' servers have it on.
+os.environ["LSTM_DASHBOARD_PREFETCH"] = "0"
 
 
 def pytest_configure(config):

@@ -128,6 +128,8 @@ class AppServer:
             # Also set in .streamlit/config.toml; repeated so a missing file cannot make the
             # browser call out for statistics during a test.
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            # As `make run` has it (tests/conftest.py turns it off for the in-process tests).
+            "LSTM_DASHBOARD_PREFETCH": "1",
             **self.extra_env,
         }
         self.started_at = time.perf_counter()

@@ -1,0 +1,130 @@
+"""Compiling the shape a learner is about to train while they reach for Train.
+
+A shape never trained before costs an XLA compile (about a second here) before its first
+epoch. Pages call `prefetch(configs, source)` whenever they draw settings: each shape not yet
+compiled is compiled in one background thread, so that when Train is pressed a second later
+the compiled function is usually there. What is trained, and how, does not change: the same
+compiled function is made either way, only earlier.
+
+- A request waits `DELAY_S` before its compile starts, and a newer request from the same
+  `source` (one browser session) replaces its older one: clicking "+" five times compiles the
+  last length, not the four on the way.
+- The newest request is compiled first; at most `MAX_PENDING` wait, the oldest dropped.
+- XLA never frees a compiled program (see benchmarks/bench_memory.py), so a process compiles
+  at most `MAX_AHEAD` shapes ahead in its life; after that, shapes compile on Train as before.
+- `LSTM_DASHBOARD_PREFETCH=0` turns it off (the unit tests do, so that no background compile
+  runs under a test that counts compiled shapes).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import os
+import threading
+import time
+from typing import Iterable
+
+DELAY_S = 0.4
+MAX_PENDING = 8
+MAX_AHEAD = 48
+
+_lock = threading.Lock()
+# source → (the time of its latest request, its configs by compiled key, in order)
+_pending: "collections.OrderedDict[str, tuple[float, dict]]" = collections.OrderedDict()
+_worker: threading.Thread | None = None
+_exit_hook = False
+_compiled_ahead = 0
+_log = logging.getLogger(__name__)
+
+
+def enabled() -> bool:
+    return os.environ.get("LSTM_DASHBOARD_PREFETCH", "1").strip() != "0"
+
+
+def prefetch(configs: Iterable, source: str = "") -> None:
+    """Compile the shapes of `configs` in the background, unless compiled already; replaces
+    the earlier request of the same `source`. Returns at once."""
+    global _worker, _exit_hook
+    if not enabled():
+        return
+    from lstm_core import engine
+
+    compiled = set(engine.compiled_shapes())
+    wanted = {}
+    for config in configs:
+        key = engine.compiled_key(config)
+        if key not in compiled:
+            wanted.setdefault(key, config)
+    with _lock:
+        _pending.pop(source, None)
+        if not wanted or _compiled_ahead >= MAX_AHEAD:
+            return
+        _pending[source] = (time.monotonic(), wanted)
+        while sum(len(configs) for _, configs in _pending.values()) > MAX_PENDING and len(_pending) > 1:
+            _pending.popitem(last=False)
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="compile-ahead", daemon=True)
+            _worker.start()
+            if not _exit_hook:
+                atexit.register(_finish)
+                _exit_hook = True
+
+
+def pending() -> int:
+    """How many shapes wait to be compiled ahead."""
+    with _lock:
+        return sum(len(configs) for _, configs in _pending.values())
+
+
+def _next() -> tuple[float, object | None]:
+    """(seconds to wait, None) or (0, the config to compile now); (-1, None) when done."""
+    global _worker
+    with _lock:
+        if not _pending or _compiled_ahead >= MAX_AHEAD:
+            _pending.clear()
+            _worker = None
+            return -1, None
+        source = next(reversed(_pending))  # the newest request first
+        requested, configs = _pending[source]
+        wait = requested + DELAY_S - time.monotonic()
+        if wait > 0:
+            return wait, None
+        key = next(iter(configs))
+        config = configs.pop(key)
+        if not configs:
+            del _pending[source]
+        return 0, config
+
+
+def _work() -> None:
+    global _compiled_ahead
+    from lstm_core import engine
+
+    while True:
+        wait, config = _next()
+        if wait < 0:
+            return
+        if config is None:
+            time.sleep(min(wait, 0.1))  # short naps: a newer request may come meanwhile
+            continue
+        if engine.compiled_key(config) in engine.compiled_shapes():
+            continue
+        try:
+            engine.compile_shape(config)
+        except Exception:  # noqa: BLE001 - compiling ahead is an optimisation: Train compiles it again
+            _log.exception("compiling a shape ahead failed; it compiles on Train instead")
+            continue
+        with _lock:
+            _compiled_ahead += 1
+
+
+def _finish(timeout: float = 60.0) -> None:
+    """At exit, let a compile in progress end first (a daemon thread inside TensorFlow's C++
+    code at interpreter shutdown aborts the process; see backend._finish_warm_up)."""
+    with _lock:
+        _pending.clear()
+        worker = _worker
+    if worker is not None and worker.is_alive():
+        worker.join(timeout)
