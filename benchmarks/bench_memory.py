@@ -190,6 +190,58 @@ def distinct_shapes(count: int) -> None:
     ok = projected < DISTINCT_TARGET_MB_PER_200
     bu.emit(f"{bu.verdict(ok)}  200 distinct shapes grow the process < {DISTINCT_TARGET_MB_PER_200:.0f} MB: "
             f"{projected:+.0f} MB projected (information only). XLA keeps compiled code after the cache lets go.")
+    xla_control()
+
+
+CONTROL_FUNCTIONS = 40
+
+
+def xla_control(count: int = CONTROL_FUNCTIONS) -> None:
+    """Where the memory of a dropped shape goes, without lstm_core or Keras: `count` small
+    tf.functions, each a distinct shape, called once and dropped at once, with and without
+    jit_compile. glibc is asked to give freed memory back (malloc_trim) before each reading, so
+    what remains is held, not merely unreturned. TensorFlow's XLA keeps every compiled
+    executable for the life of the process (tensorflow/compiler/jit/device_compilation_cache.h
+    has no eviction; tensorflow/tensorflow#64170): so dropping a compiled shape cannot free its
+    code, and a bounded memory needs a bounded number of distinct compiled programs."""
+    import ctypes
+
+    import tensorflow as tf
+
+    trim = getattr(ctypes.CDLL("libc.so.6"), "malloc_trim", None) if sys.platform.startswith("linux") else None
+
+    def settled_rss() -> float:
+        gc.collect()
+        if trim is not None:
+            trim(0)
+        return bu.rss_mb()
+
+    def call_once(steps: int, width: int, jit: bool) -> None:
+        weights = tf.random.stateless_normal([width, 4 * width], seed=[1, steps])
+
+        @tf.function(jit_compile=jit)
+        def step(x, w):
+            def body(i, h):
+                return i + 1, tf.tanh(tf.matmul(h, w)[:, :width] + tf.gather(x, [i], axis=1))
+            with tf.GradientTape() as tape:
+                tape.watch(w)
+                _, h = tf.while_loop(lambda i, h: i < steps, body, (0, tf.zeros([8, width])),
+                                     maximum_iterations=steps)
+                loss = tf.reduce_sum(h)
+            return loss, tape.gradient(loss, w)
+
+        step(tf.zeros([8, steps]), weights)
+
+    bu.emit("")
+    bu.emit(f"Control, TensorFlow alone: {count} small tf.functions of distinct shapes, each called once, then dropped")
+    for jit in (False, True):
+        call_once(2, 2, jit)
+        before = settled_rss()
+        for index in range(count):
+            call_once(3 + index, 3 + index % 7, jit)
+        growth = settled_rss() - before
+        bu.emit(f"  jit_compile={str(jit):5}  {growth:+6.0f} MB kept after every function was dropped "
+                f"({1024 * growth / count:+.0f} KB a shape)")
 
 
 if __name__ == "__main__":
