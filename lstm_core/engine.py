@@ -181,12 +181,10 @@ class TrainingResult:
 
     def predictions_at(self, snapshot: Snapshot, split: str = "train") -> np.ndarray:
         """The predictions (flat) the weights of a snapshot give, on the training or validation inputs."""
-        X = self.data.X if split == "train" else self.data.X_val
         compiled = _compiled_for(self.config)
-        import tensorflow as tf
-
+        data = compiled.tensors(self.data)  # padded as in training, where time is padded
         state = _State(compiled.pad(snapshot.weights, self.config.units), [], [], None, snapshot.epoch)
-        return compiled.predict(state, tf.constant(X))
+        return compiled.predict(state, data.X if split == "train" else data.X_val, data.steps)
 
     def model_at(self, snapshot: Snapshot):
         """A new Keras model holding the weights of a snapshot (for looking inside at that epoch)."""

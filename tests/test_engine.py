@@ -228,11 +228,17 @@ def test_a_run_padded_to_its_length_bucket_trains_as_the_unpadded_run(monkeypatc
     np.testing.assert_allclose(padded.predictions, alone.predictions, rtol=0, atol=1e-5)
     for a, b in zip(model_weights(padded.model), model_weights(alone.model)):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+    # Replaying a snapshot (the Explorer's replay, the Inside page's epoch slider) gives the real
+    # steps too, as the lone run does.
+    for split in ("train", "validation"):
+        replayed = padded.predictions_at(padded.snapshots[1], split)
+        np.testing.assert_allclose(replayed, alone.predictions_at(alone.snapshots[1], split), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(padded.predictions_at(padded.snapshots[-1]), padded.predictions)
 
 
 def test_a_padded_runs_loss_is_the_mean_over_its_real_steps_only():
-    """With the weights frozen, the loss of a length-7 run compiled 8 long is exactly the Keras
-    model's mean squared error over the 7 real steps; counting the padded 8th (target 0, output
+    """With the weights frozen, the loss of a length-7 run compiled 8 long is the Keras model's
+    mean squared error over the 7 real steps (to float rounding); counting the padded 8th (target 0, output
     not 0) would change it."""
     config = ExperimentConfig(topology="many_to_many", task="delay", sequence_length=7, epochs=3, seed=2)
     model = build_model(config)
