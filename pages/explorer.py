@@ -461,7 +461,7 @@ def explorer_page() -> None:
     picker_slot = prediction_column.empty()
     # The controls are on their way to the browser: import TensorFlow in the background a
     # moment later, then compile the shape on screen (most first visitors train it).
-    lstm_core.warm_up(delay=0.5)
+    lstm_core.warm_up(delay=0.5, precompile=[config])  # once per process: the first visitor's shape
     if not train_pressed:
         # A shape never trained before compiles while the learner reaches for Train.
         runs.compile_ahead([config])

@@ -14,9 +14,12 @@ from lstm_core import ExperimentConfig, engine, prefetch
 @pytest.fixture
 def ahead(monkeypatch):
     monkeypatch.setenv("LSTM_DASHBOARD_PREFETCH", "1")
+    # Room in the engine's cache (compiling ahead never pushes a compiled shape out).
+    monkeypatch.setattr(engine, "MAX_CACHED_SHAPES", len(engine.compiled_shapes()) + 10)
     yield prefetch
     with prefetch._lock:
         prefetch._pending.clear()
+    assert prefetch.wait_until_idle(), "a compile ahead was still running after the test"
 
 
 def wait_until(condition, timeout=90.0):
@@ -37,7 +40,6 @@ def test_a_shape_compiled_ahead_is_the_one_train_uses(ahead):
     result = lstm_core.train(config)
     assert engine._cache[key] is compiled  # Train found it: nothing compiled again
     assert result.epochs_completed == 30
-    wait_until(lambda: ahead.pending() == 0)
 
 
 def test_a_newer_request_of_a_session_replaces_its_older_one(ahead, monkeypatch):
@@ -65,9 +67,35 @@ def test_compiled_shapes_are_not_queued_and_the_limits_hold(ahead, monkeypatch):
     assert ahead.pending() == len(many)  # one page's request is kept whole…
     ahead.prefetch(many[:2], source="b")
     assert list(prefetch._pending) == ["b"]  # …but beyond MAX_PENDING the oldest request goes
-    monkeypatch.setattr(prefetch, "_compiled_ahead", prefetch.MAX_AHEAD)
+    monkeypatch.setattr(prefetch, "_attempts", prefetch.MAX_AHEAD)
     ahead.prefetch(many[2:4], source="c")
     assert "c" not in prefetch._pending  # the process has compiled its share ahead
+    monkeypatch.setattr(prefetch, "_attempts", 0)
+    monkeypatch.setattr(engine, "MAX_CACHED_SHAPES", len(engine.compiled_shapes()))
+    ahead.prefetch(many[2:4], source="c")
+    assert "c" not in prefetch._pending  # a full cache: nothing is pushed out for a guess
+
+
+def test_the_same_request_again_keeps_its_place_and_a_failed_compile_is_not_retried(ahead, monkeypatch):
+    monkeypatch.setattr(prefetch, "DELAY_S", 60.0)
+    config = ExperimentConfig(topology="encoder_decoder", sequence_length=21, units=3)
+    ahead.prefetch([config], source="a")
+    first = prefetch._pending["a"][0]
+    ahead.prefetch([config], source="a")  # a rerun with the same settings
+    assert prefetch._pending["a"][0] == first
+    monkeypatch.setattr(prefetch, "DELAY_S", 0.0)
+
+    def broken(config):
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(engine, "compile_shape", broken)
+    ahead.prefetch([config.replace(sequence_length=22)], source="a")
+    assert prefetch.wait_until_idle()
+    key = engine.compiled_key(config.replace(sequence_length=22))
+    assert key in prefetch._failed and key not in engine.compiled_shapes()
+    ahead.prefetch([config.replace(sequence_length=22)], source="a")
+    assert prefetch.pending() == 0  # not asked again
+    prefetch._failed.discard(key)
 
 
 def test_it_is_off_when_the_environment_says_so(monkeypatch):
