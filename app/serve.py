@@ -53,11 +53,15 @@ class _ClosedSocketNoise(logging.Filter):
     lost; every other error still reaches the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.exc_info and record.getMessage().startswith("Exception in ASGI application")):
+            return True
         from starlette.websockets import WebSocketDisconnected
 
-        error = record.exc_info[1] if record.exc_info else None
-        return not (record.getMessage().startswith("Exception in ASGI application")
-                    and isinstance(error, WebSocketDisconnected))
+        # Exactly the race: close() on a closed socket, raised while handling the closed
+        # socket's own WebSocketDisconnected from receive_bytes().
+        error = record.exc_info[1]
+        return not (isinstance(error, WebSocketDisconnected)
+                    and isinstance(error.__context__, WebSocketDisconnected))
 
 
 def quiet_closed_sockets() -> None:

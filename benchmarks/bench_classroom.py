@@ -128,8 +128,15 @@ def mixed(sessions: int) -> None:
             return lstm_core.ExperimentConfig(topology="many_to_one", sequence_length=20 + index // 2, epochs=300)
         return tutorial_config(index)
 
+    before = os.environ.get("LSTM_DASHBOARD_PREFETCH")
     os.environ["LSTM_DASHBOARD_PREFETCH"] = "0"  # every new shape compiles on Train, the worst case
-    row = classroom(sessions, config_for)
+    try:
+        row = classroom(sessions, config_for)
+    finally:
+        if before is None:
+            del os.environ["LSTM_DASHBOARD_PREFETCH"]
+        else:
+            os.environ["LSTM_DASHBOARD_PREFETCH"] = before
     cached = [done for index, done in enumerate(row["done s"]) if index % 2 == 0]
     new = [done for index, done in enumerate(row["done s"]) if index % 2]
     print(f"\n{sessions} sessions pressing Train together, {len(new)} of them on a shape never compiled:")

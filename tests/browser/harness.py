@@ -202,7 +202,7 @@ class AppServer:
             # The error itself is the block's last "SomeError: message" line.
             messages = [line.strip() for line in block[1:] if re.match(r"^\s*[\w.]*(Error|Exception)\b.*:", line)]
             if not messages:
-                # An exception without a message ("tornado.websocket.WebSocketClosedError") is the
+                # An exception without a message (such as "asyncio.exceptions.CancelledError") is the
                 # block's last unindented line.
                 messages = [line.strip() for line in block[1:] if line.strip() and not line[:1].isspace()]
             errors.append(f"{lines[first].strip()} … {messages[-1] if messages else '(see the log)'}")

@@ -21,10 +21,11 @@ GRID = {
 
 
 def _cell_values(page) -> list[list]:
-    """Each heatmap's z values as drawn (None where a cell is still empty)."""
+    """Each heatmap's z values as drawn (None where a cell is empty or not finite)."""
     return page.evaluate(
         """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(el =>
-               (el._fullData || []).filter(t => t.type === 'heatmap').flatMap(t => t.z.flatMap(row => Array.from(row))))"""
+               (el._fullData || []).filter(t => t.type === 'heatmap').flatMap(t => t.z.flatMap(row =>
+                   Array.from(row).map(v => Number.isFinite(v) ? v : null))))"""
     )
 
 
