@@ -127,3 +127,33 @@ def test_replay_plays_the_run_back_and_stop_ends_it(app_server, tabs):
     assert "replay" not in _figure(page, "Target vs prediction")["title"]
     assert page.get_by_text(re.compile(r"^▶ Replay · epoch")).count() == 0
     tabs.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(150)
+def test_a_run_padded_to_its_length_bucket_trains_and_replays_its_own_steps(app_server, tabs):
+    """One-to-many at length 7 is trained 8 steps long (its length bucket): the prediction chart,
+    and every frame of its replay, has the 7 real steps, nothing of the padded one."""
+    page = tabs.open(app_server, "/", topology="one_to_many", sequence_length="7", epochs="60")
+    harness.wait_for_controls(page)
+    harness.wait_for_query(page, {"topology": "one_to_many", "sequence_length": "7"})
+    harness.main_button(page, "Train").click()
+    harness.wait_for_text(page, _progress_pattern(60, 60), timeout=60_000)
+    _wait_for_result_charts(page, 60, 7)
+    page.get_by_test_id("stMain").get_by_text("3 s", exact=True).click()
+    harness.wait_until_idle(page)
+    harness.main_button(page, "▶ Replay the run").click()
+    harness.wait_for_text(page, re.compile(r"^▶ Replay · epoch"), timeout=30_000)
+    harness.wait_for_figures(
+        page,
+        """(figures, arg, titleOf) => figures.some(f => titleOf(f).includes('replay: epoch')
+            && f.traces.every(t => t.x.length === arg.steps))""",
+        arg={"steps": 7},
+    )
+    # The replay ends by itself with the run's own charts back.
+    harness.wait_for_figures(page, "(figures, arg, titleOf) => !figures.some(f => titleOf(f).includes('replay: epoch'))",
+                             timeout=30_000)
+    harness.wait_until_idle(page)
+    _wait_for_result_charts(page, 60, 7)
+    assert page.locator(harness.FAILURE_SELECTOR).count() == 0
+    tabs.assert_clean()
