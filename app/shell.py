@@ -36,7 +36,7 @@ def run(pages: Sequence) -> None:
     # `?present=1` on any page's URL (a link for the projector) opens the presenter page.
     presenter = next((page for page in pages if page.url_path == PRESENTER_PATH), None)
     if st.query_params.get("present") == "1" and presenter is not None and navigation.url_path != PRESENTER_PATH:
-        st.switch_page(presenter)
+        st.switch_page(presenter, query_params=st.query_params.to_dict())  # e.g. a preset= to show
     _inside.active = True
     try:
         navigation.run()

@@ -20,7 +20,7 @@ import numpy as np
 import streamlit as st
 
 import lstm_core
-from app import live, runs, shell
+from app import controls, live, runs, shell
 from lstm_core import TASKS, TOPOLOGIES, plots
 from lstm_core.presets import PRESETS, Preset
 
@@ -124,9 +124,26 @@ def draw_result(preset: Preset, results, loss_slot, prediction_slots) -> None:
         slot.plotly_chart(large_text(prediction), config=live.CHART_CONFIG, key=f"present_prediction_{index}")
 
 
+def preset_from_url() -> list[str]:
+    """A link's `preset=` (a teacher putting the class on one story): chosen, not trained yet;
+    an unknown one gets a message."""
+    incoming = controls.new_url_params(PAGE, ())
+    key = (incoming or {}).get("preset")
+    if key is None:
+        return []
+    if key in PRESETS:
+        st.session_state[CHOICE_KEY] = key
+        return []
+    return [f"URL parameter preset={key!r} is not a preset (one of: {', '.join(PRESETS)}); press one of the "
+            "buttons instead."]
+
+
 def presenter_page() -> None:
     st.html(STYLE)
+    messages = preset_from_url()
     chosen = st.session_state.get(CHOICE_KEY)
+    controls.write_url(PAGE, {"preset": chosen} if chosen in PRESETS else {})
+    controls.show_messages(messages)
     pressed = st.session_state.pop(PRESSED_KEY, None)
     columns = st.columns([1] * len(PRESETS) + [1.1], vertical_alignment="center")
     for column, preset in zip(columns, PRESETS.values()):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_core.presets import PRESETS
-from tests.pagetools import app, click, figures, traces
+from tests.pagetools import app, click, figures, traces, url_params
 
 PRESENTER = "pages/present.py"
 MIN_TICK_PX = 16
@@ -114,3 +114,24 @@ def test_turning_presenter_mode_off_leaves_for_the_explorer():
     at.toggle(key="present_mode").set_value(False).run()
     assert not at.exception
     assert not _on_presenter_page(at) and "Train" in [b.label for b in at.button]
+
+
+def test_a_preset_link_puts_the_class_on_that_story_and_a_press_writes_it_to_the_url():
+    key, preset = next(iter(PRESETS.items()))
+    other_key, other = list(PRESETS.items())[-1]
+    at = app({"present": "1", "preset": other_key})
+    at.run()
+    assert not at.exception and _on_presenter_page(at)
+    assert any(other.story[:40] in m.value for m in at.markdown)  # its story, not yet trained
+    assert figures(at) == [] and not at.warning
+    assert url_params(at) == {"preset": other_key}
+    click(at, preset.label)
+    assert url_params(at) == {"preset": key} and len(figures(at)) >= 2
+
+
+def test_an_unknown_preset_in_the_link_gets_one_message_and_nothing_is_chosen():
+    at = app({"present": "1", "preset": "nope"})
+    at.run()
+    assert not at.exception and _on_presenter_page(at)
+    assert len(at.warning) == 1 and "preset='nope'" in at.warning[0].value
+    assert figures(at) == [] and "preset" not in url_params(at)

@@ -1,6 +1,7 @@
-"""The Presenter page on a projector: a fresh server entered at `/?present=1`, a preset pressed at
-1280×720; both runs' charts and the loss fit the window with no scrolling, their tick text is at
-least 16 px as the browser computes it, and the Presenter-mode toggle gives the sidebar back.
+"""The Presenter page on a projector: a fresh server entered at `/?present=1&preset=delay` shows
+that preset's story, pressed at 1280×720 both runs' charts and the loss fit the window with no
+scrolling, their tick text is at least 16 px as the browser computes it, and the Presenter-mode
+toggle gives the sidebar back.
 
 The screenshot is test-artifacts/browser/present-1280x720.png.
 """
@@ -33,12 +34,15 @@ _SCROLL_JS = """() => { const main = document.querySelector('[data-testid="stMai
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_a_preset_on_a_projector_fits_one_screen_in_large_type(unprimed_server, tabs):
-    # A fresh server whose very first request is the presenter link (no priming tab).
-    page = tabs.open(unprimed_server("present"), "/", present="1")
+    # A fresh server whose very first request is the presenter link (no priming tab), with the
+    # story the teacher put the class on.
+    page = tabs.open(unprimed_server("present"), "/", present="1", preset="delay")
     page.set_viewport_size(PROJECTOR)
     button = harness.main_button(page, "Memory: delay")
     button.wait_for(state="visible", timeout=60_000)
     page.wait_for_function("() => window.location.pathname === '/present'", timeout=15_000)
+    harness.wait_for_query(page, {"preset": "delay"})
+    harness.expect(page.get_by_text("Press Memory: delay to train it.")).to_be_visible()
     assert not page.get_by_test_id("stSidebar").is_visible(), "the sidebar shows in presenter mode"
 
     button.click()
