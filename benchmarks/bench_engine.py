@@ -170,8 +170,8 @@ def new_shape_ratio(lstm_core):
     """Issue 12's ratio (a shape never trained before) / (the same shape again), warm process.
 
     Units inside a compiled bucket (6, then 7 and 8) reuse the compiled function, and so do the
-    lengths of a length bucket for a causal topology (7, then 8); a new bucket compiles, and so
-    does every new length of a topology that reads the whole sequence first (many-to-one).
+    lengths of a length bucket (7, then 8); a new bucket compiles, and so does every new length
+    of many-to-one (its Dense(n) depends on n).
     The rows run in order: each says which shapes were compiled before it.
     """
     from lstm_core import ExperimentConfig

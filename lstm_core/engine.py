@@ -43,9 +43,10 @@ MAX_CACHED_SHAPES = 16
 # exploring units costs no compile within a bucket. Padding is not free (5 units run 8 wide
 # took twice as long per epoch), so the tutorial's 5 and the tasks' 16 are buckets of their own.
 UNIT_BUCKETS = (2, 4, 5, 8, 12, 16, 24, 32, 48, 64)
-# Likewise the sequence length, for topologies whose outputs are causal (Topology.pads_time):
-# their sequences are padded at the end to the smallest of these that holds them, and the
-# extra steps are left out of the loss, so lengths 7 and 8 share one compiled function. The
+# Likewise the sequence length, for the topologies that allow it (Topology.pads_time): their
+# sequences are padded at the end to the smallest of these that holds them, the extra steps
+# left out of the loss (and masked where a layer reads the whole sequence first:
+# Topology.masks_padding), so lengths 7 and 8 share one compiled function. The
 # tutorial's 5 and the tasks' 6 and 10 are buckets of their own (no padding, no extra cost);
 # above 8 a padded run does at most a third more steps.
 LENGTH_BUCKETS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 50)
@@ -285,6 +286,7 @@ class _CompiledShape:
         self.length = padded_length(config)
         self.topology = TOPOLOGIES[config.topology]
         pads_time = self.topology.pads_time
+        masked = self.topology.masks_padding
         # The function is traced on a model `width` units wide and `length` steps long (the
         # layers are all it takes from this config; epochs=1 keeps it inside the work cap).
         self.template = build_model(ExperimentConfig(topology=config.topology, cell=config.cell,
@@ -300,6 +302,15 @@ class _CompiledShape:
         non_trainable = [tf.convert_to_tensor(v.numpy()) for v in self.template.non_trainable_variables]
         template = self.template
 
+        def forward(params, x, time_weights, training):
+            if not masked:
+                predictions, _ = template.stateless_call(params, non_trainable, x, training=training)
+                return predictions
+            # Every sample has the same real steps: the mask is the time weights' row, per sample.
+            mask = tf.broadcast_to(time_weights[:, :, 0] > 0, [tf.shape(x)[0], self.length])
+            predictions, _ = template.stateless_call(params, non_trainable, x, training=training, mask=mask)
+            return predictions
+
         def squared_errors(predictions, targets, time_weights):
             squared = tf.square(predictions - targets)
             # Padded steps (zeros) are left out; real ones are multiplied by exactly 1.
@@ -313,7 +324,7 @@ class _CompiledShape:
         def loss_and_grads(params, x_batch, y_batch, weights, count, time_weights, time_scale):
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                predictions, _ = template.stateless_call(params, non_trainable, x_batch, training=True)
+                predictions = forward(params, x_batch, time_weights, training=True)
                 squared = squared_errors(predictions, y_batch, time_weights)
                 if weights is None:
                     loss = tf.reduce_mean(squared)
@@ -341,7 +352,7 @@ class _CompiledShape:
         def validation_loss(params, X_val, y_val, time_weights, time_scale):
             if not has_validation:
                 return tf.constant(0.0)
-            predictions, _ = template.stateless_call(params, non_trainable, X_val, training=False)
+            predictions = forward(params, X_val, time_weights, training=False)
             return real_steps_mean(tf.reduce_mean(squared_errors(predictions, y_val, time_weights)), time_scale)
 
         def one_epoch(epoch, params, moments, velocities, iterations, learning_rate, seed, X, y, time_weights,
@@ -408,10 +419,11 @@ class _CompiledShape:
             )
             return params, moments, velocities, iterations, losses.stack(), val_losses.stack(), snapshots, taken
 
-        @tf.function
-        def predict(params, X):
-            predictions, _ = template.stateless_call(params, non_trainable, X, training=False)
-            return predictions
+        # Compiled with XLA where masked: TensorFlow's graph runtime would hand the mask's boolean
+        # ops to oneDNN and log an error for them on CPUs without AVX-512.
+        @tf.function(jit_compile=masked)
+        def predict(params, X, time_weights):
+            return forward(params, X, time_weights, training=False)
 
         self._run_chunk = run_chunk
         self._predict = predict
@@ -421,6 +433,12 @@ class _CompiledShape:
         self.run(state, config, 0, data)
         self.predict(state, data.X, data.steps)
 
+    def time_weights(self, steps: int) -> np.ndarray:
+        """(1, length, 1): 1 for each of the `steps` real steps, 0 for a padded one."""
+        weights = np.zeros((1, self.length, 1), np.float32)
+        weights[:, :steps] = 1.0
+        return weights
+
     def tensors(self, data: FramedData) -> "_Tensors":
         """A run's data as tensors for the compiled functions: where the topology pads time, its
         sequences are padded at the end to this shape's length, with the weights that leave the
@@ -429,11 +447,10 @@ class _CompiledShape:
 
         X, y, X_val, y_val = data.X, data.y, data.X_val, data.y_val
         steps = y.shape[1] if self.topology.pads_time else self.length
-        weights = np.ones((1, self.length, 1), np.float32)
+        weights = self.time_weights(steps)
         if steps != self.length:
             if not steps < self.length:
                 raise ValueError(f"{steps} time steps do not fit this shape's {self.length}")
-            weights[:, steps:] = 0.0
             y, y_val = _pad_steps(y, steps, self.length), _pad_steps(y_val, steps, self.length)
             if X.shape[1] == steps:  # one value per time step in (not one-to-many's single step)
                 X, X_val = _pad_steps(X, steps, self.length), _pad_steps(X_val, steps, self.length)
@@ -507,8 +524,11 @@ class _CompiledShape:
         """The predictions for X, flat; of its first `steps` output steps where time is padded."""
         if int(X.shape[0]) == 0:
             return np.empty(0, np.float32)
+        import tensorflow as tf
+
+        weights = tf.constant(self.time_weights(self.length if steps is None else steps))
         with _execution_slots:
-            predictions = self._predict(state.params, X).numpy()
+            predictions = self._predict(state.params, X, weights).numpy()
         if steps is not None and self.topology.pads_time:
             predictions = predictions[:, :steps]
         return predictions.reshape(-1)

@@ -91,12 +91,15 @@ class Topology:
             the targets back (and so do the model's predictions).
         build: (config, SeededInitializers) → keras.Model; uses config.sequence_length,
             config.units and config.cell.
-        pads_time: whether sequences may be lengthened at their end without changing anything
-            before it: every output step has seen only the inputs up to it (causal) and no
-            weight depends on n. The engine then compiles the topology for a bucket of lengths
-            (lstm_core.engine.LENGTH_BUCKETS), the extra steps left out of the loss. A layer that
-            reads the whole sequence first (an encoder, a backward direction, the last state
-            feeding Dense(n)) would see the extra steps: those topologies compile each length.
+        pads_time: whether sequences may be lengthened at their end, the extra steps left out of
+            the loss, without changing anything before them; no weight may depend on n. The
+            engine then compiles the topology for a bucket of lengths
+            (lstm_core.engine.LENGTH_BUCKETS). Many-to-one cannot (its Dense(n) depends on n),
+            nor one-to-one (its length is its number of samples).
+        masks_padding: whether a layer reads the whole sequence before its outputs (an encoder, a
+            backward direction): the padded input steps are then masked (Keras's RNN layers
+            skip a masked step and keep their state), so they change nothing. Causal topologies
+            need no mask: their outputs at the real steps never see the padded ones.
     """
 
     key: str
@@ -113,6 +116,7 @@ class Topology:
     frame: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     build: Callable[[object, SeededInitializers], object]
     pads_time: bool = False
+    masks_padding: bool = False
 
     def default_batch_size(self, sequence_length: int) -> int:
         """The tutorial's batch for the echo: one-to-one's 5 samples together, else 1."""
@@ -344,7 +348,8 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#e377c2", glyph="🩷", default_epochs=1000, tutorial=False,
             samples_per_sequence=_one, input_steps=_per_value, recurrent_steps=_twice,
-            frame=_frame_many_to_many, build=_build_encoder_decoder,
+            frame=_frame_many_to_many, build=_build_encoder_decoder, pads_time=True,
+            masks_padding=True,
         ),
         Topology(
             key="bidirectional",
@@ -359,7 +364,8 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#17becf", glyph="🩵", default_epochs=1000, tutorial=False,
             samples_per_sequence=_one, input_steps=_per_value, recurrent_steps=_twice,
-            frame=_frame_many_to_many, build=_build_bidirectional,
+            frame=_frame_many_to_many, build=_build_bidirectional, pads_time=True,
+            masks_padding=True,
         ),
         Topology(
             key="one_to_many",

@@ -15,7 +15,7 @@ keras = backend.load()
 EPOCHS = 12
 
 
-CAUSAL = sorted(key for key, topology in TOPOLOGIES.items() if topology.pads_time)
+PADDED = sorted(key for key, topology in TOPOLOGIES.items() if topology.pads_time)
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))
@@ -24,8 +24,9 @@ def test_engine_matches_model_fit_with_validation_data(topology, cell):
     _check_against_fit(topology, cell, sequence_length=4)
 
 
-@pytest.mark.parametrize("topology, cell", [(topology, "lstm") for topology in CAUSAL] + [
-    ("many_to_many", "gru"), ("many_to_many", "simple_rnn")])
+@pytest.mark.parametrize("topology, cell", [(topology, "lstm") for topology in PADDED] + [
+    ("many_to_many", "gru"), ("many_to_many", "simple_rnn"), ("bidirectional", "gru"),
+    ("encoder_decoder", "simple_rnn")])
 def test_engine_padded_to_a_length_bucket_matches_model_fit_unpadded(topology, cell):
     """Length 7 is trained 8 steps long by the engine (its length bucket), 7 by fit."""
     _check_against_fit(topology, cell, sequence_length=7, padded_to=8)

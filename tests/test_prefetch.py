@@ -44,7 +44,8 @@ def test_a_shape_compiled_ahead_is_the_one_train_uses(ahead):
 
 def test_a_newer_request_of_a_session_replaces_its_older_one(ahead, monkeypatch):
     monkeypatch.setattr(prefetch, "DELAY_S", 60.0)  # nothing starts while the test looks
-    first, second, other = (ExperimentConfig(topology="encoder_decoder", sequence_length=n, units=3)
+    # Many-to-one compiles each length (no length buckets): three distinct shapes.
+    first, second, other = (ExperimentConfig(topology="many_to_one", sequence_length=n, units=3)
                             for n in (17, 18, 19))
     ahead.prefetch([first], source="a")
     ahead.prefetch([second], source="a")  # "+" clicked again before the first compile began
@@ -62,7 +63,7 @@ def test_compiled_shapes_are_not_queued_and_the_limits_hold(ahead, monkeypatch):
     lstm_core.train(tutorial)  # compiled now
     ahead.prefetch([tutorial], source="a")
     assert ahead.pending() == 0
-    many = [ExperimentConfig(topology="bidirectional", sequence_length=n, units=3) for n in range(20, 32)]
+    many = [ExperimentConfig(topology="many_to_one", sequence_length=n, units=3) for n in range(20, 32)]
     ahead.prefetch(many, source="a")
     assert ahead.pending() == len(many)  # one page's request is kept whole…
     ahead.prefetch(many[:2], source="b")
@@ -78,7 +79,7 @@ def test_compiled_shapes_are_not_queued_and_the_limits_hold(ahead, monkeypatch):
 
 def test_the_same_request_again_keeps_its_place_and_a_failed_compile_is_not_retried(ahead, monkeypatch):
     monkeypatch.setattr(prefetch, "DELAY_S", 60.0)
-    config = ExperimentConfig(topology="encoder_decoder", sequence_length=21, units=3)
+    config = ExperimentConfig(topology="many_to_one", sequence_length=33, units=3)
     ahead.prefetch([config], source="a")
     first = prefetch._pending["a"][0]
     ahead.prefetch([config], source="a")  # a rerun with the same settings
@@ -89,11 +90,11 @@ def test_the_same_request_again_keeps_its_place_and_a_failed_compile_is_not_retr
         raise RuntimeError("no compiler today")
 
     monkeypatch.setattr(engine, "compile_shape", broken)
-    ahead.prefetch([config.replace(sequence_length=22)], source="a")
+    ahead.prefetch([config.replace(sequence_length=34)], source="a")
     assert prefetch.wait_until_idle()
-    key = engine.compiled_key(config.replace(sequence_length=22))
+    key = engine.compiled_key(config.replace(sequence_length=34))
     assert key in prefetch._failed and key not in engine.compiled_shapes()
-    ahead.prefetch([config.replace(sequence_length=22)], source="a")
+    ahead.prefetch([config.replace(sequence_length=34)], source="a")
     assert prefetch.pending() == 0  # not asked again
     prefetch._failed.discard(key)
 
