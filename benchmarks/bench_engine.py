@@ -171,7 +171,7 @@ def new_shape_ratio(lstm_core):
 
     Units inside a compiled bucket (6, then 7 and 8) reuse the compiled function, and so do the
     lengths of a length bucket (7, then 8); a new bucket compiles, and so does every new length
-    of many-to-one (its Dense(n) depends on n).
+    of one-to-one (its length is its number of samples).
     The rows run in order: each says which shapes were compiled before it.
     """
     from lstm_core import ExperimentConfig
@@ -187,10 +187,10 @@ def new_shape_ratio(lstm_core):
                           ("length 6 → 7 (new bucket: 8)", base.replace(sequence_length=7)),
                           ("length 7 → 8 (same bucket)", base.replace(sequence_length=8)),
                           ("length 8 → 7, units 7 (both in bucket)", base.replace(sequence_length=7, units=7)),
-                          ("many-to-one, length 7 → 8 (no length buckets)",
-                           base.replace(topology="many_to_one", sequence_length=8, epochs=500))):
-        if config.topology == "many_to_one":
-            lstm_core.train(config.replace(sequence_length=7))
+                          ("one-to-one, length 7 → 8 (its samples: no length buckets)",
+                           base.replace(topology="one_to_one", sequence_length=8, batch_size=8))):
+        if config.topology == "one_to_one":
+            lstm_core.train(config.replace(sequence_length=7, batch_size=7))
         first = lstm_core.train(config)
         rows.append([label, f"{first.seconds:.3f}", f"{first.compile_seconds:.3f}", f"{first.seconds / again:.1f}x"])
     # The page compiles the shape on screen ahead (lstm_core.prefetch) as soon as a setting

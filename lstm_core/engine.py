@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from lstm_core import backend
-from lstm_core.config import ExperimentConfig
+from lstm_core.config import FIELDS, ExperimentConfig
 from lstm_core.data import FramedData, frame_data
 from lstm_core.model import build_model
 from lstm_core.topologies import TOPOLOGIES, frame_shapes
@@ -43,9 +43,9 @@ MAX_CACHED_SHAPES = 16
 # exploring units costs no compile within a bucket. Padding is not free (5 units run 8 wide
 # took twice as long per epoch), so the tutorial's 5 and the tasks' 16 are buckets of their own.
 UNIT_BUCKETS = (2, 4, 5, 8, 12, 16, 24, 32, 48, 64)
-# Likewise the sequence length, for the topologies that allow it (Topology.pads_time): their
-# sequences are padded at the end to the smallest of these that holds them, the extra steps
-# left out of the loss (and masked where a layer reads the whole sequence first:
+# Likewise the sequence length, for the topologies that allow it (Topology.pads_time: all but
+# one-to-one): their sequences are padded at the end to the smallest of these that holds them,
+# the extra steps left out of the loss (and masked where a layer reads the whole sequence first:
 # Topology.masks_padding), so lengths 7 and 8 share one compiled function. The
 # tutorial's 5 and the tasks' 6 and 10 are buckets of their own (no padding, no extra cost);
 # above 8 a padded run does at most a third more steps.
@@ -214,6 +214,7 @@ class _State:
     epochs_done: int
     units: int = 0  # the run's own units and weight shapes, for taking its weights back out
     shapes: tuple = ()
+    time_axes: tuple = ()  # per weight, its axes of output steps (padded to the length bucket)
 
 
 def padded_units(units: int) -> int:
@@ -289,9 +290,20 @@ class _CompiledShape:
         masked = self.topology.masks_padding
         # The function is traced on a model `width` units wide and `length` steps long (the
         # layers are all it takes from this config; epochs=1 keeps it inside the work cap).
-        self.template = build_model(ExperimentConfig(topology=config.topology, cell=config.cell,
-                                                     sequence_length=self.length, units=self.width, epochs=1))
+        def architecture(length: int):
+            return build_model(ExperimentConfig(topology=config.topology, cell=config.cell, sequence_length=length,
+                                                units=self.width, epochs=1))
+
+        self.template = architecture(self.length)
         self.padded_shapes = [tuple(v.shape) for v in self.template.trainable_variables]
+        # The axes of output steps (many-to-one's Dense(n)): those that change with the length.
+        self.time_axes = tuple(() for _ in self.padded_shapes)
+        if pads_time:
+            other = self.length + 1 if self.length < FIELDS["sequence_length"].maximum else self.length - 1
+            self.time_axes = tuple(
+                tuple(axis for axis, (a, b) in enumerate(zip(shape, variable.shape)) if a != b)
+                for shape, variable in zip(self.padded_shapes, architecture(other).trainable_variables))
+        self.y_dims = len(frame_shapes(config.topology, self.length)[1])
         num_samples = config.num_samples
         batch_size = config.batch_size
         self.has_validation = config.num_val_samples > 0
@@ -307,7 +319,7 @@ class _CompiledShape:
                 predictions, _ = template.stateless_call(params, non_trainable, x, training=training)
                 return predictions
             # Every sample has the same real steps: the mask is the time weights' row, per sample.
-            mask = tf.broadcast_to(time_weights[:, :, 0] > 0, [tf.shape(x)[0], self.length])
+            mask = tf.broadcast_to(tf.reshape(time_weights, [1, self.length]) > 0, [tf.shape(x)[0], self.length])
             predictions, _ = template.stateless_call(params, non_trainable, x, training=training, mask=mask)
             return predictions
 
@@ -434,8 +446,9 @@ class _CompiledShape:
         self.predict(state, data.X, data.steps)
 
     def time_weights(self, steps: int) -> np.ndarray:
-        """(1, length, 1): 1 for each of the `steps` real steps, 0 for a padded one."""
-        weights = np.zeros((1, self.length, 1), np.float32)
+        """Shaped as one sample of y, (1, length) or (1, length, 1): 1 for each of the `steps`
+        real steps, 0 for a padded one."""
+        weights = np.zeros((1, self.length) + (1,) * (self.y_dims - 2), np.float32)
         weights[:, :steps] = 1.0
         return weights
 
@@ -458,11 +471,19 @@ class _CompiledShape:
                         tf.constant(weights), tf.constant(self.length / steps, tf.float32))
 
     def pad(self, weights, units: int) -> list:
-        """A `units`-wide model's weights, placed in this shape's padded weights (tensors)."""
+        """A `units`-wide model's weights, placed in this shape's padded weights (tensors): its
+        output steps (many-to-one's Dense(n)) padded with zeros to the length bucket, then its units."""
         import tensorflow as tf
 
-        return [tf.convert_to_tensor(_pad(w, shape, units, self.width).astype(np.float32))
-                for w, shape in zip(weights, self.padded_shapes)]
+        padded = []
+        for w, shape, time_axes in zip(weights, self.padded_shapes, self.time_axes):
+            w = np.asarray(w)
+            for axis in time_axes:
+                widths = [(0, 0)] * w.ndim
+                widths[axis] = (0, shape[axis] - w.shape[axis])
+                w = np.pad(w, widths)
+            padded.append(tf.convert_to_tensor(_pad(w, shape, units, self.width).astype(np.float32)))
+        return padded
 
     def initial_state(self, model, units: int) -> _State:
         """The state to start from: `model`'s weights (a `units`-wide model), padded, and no Adam history."""
@@ -478,6 +499,7 @@ class _CompiledShape:
             epochs_done=0,
             units=units,
             shapes=tuple(w.shape for w in weights),
+            time_axes=self.time_axes,
         )
 
     def run(self, state: _State, config: ExperimentConfig, num_epochs: int, data: "_Tensors",
@@ -517,7 +539,7 @@ class _CompiledShape:
         _snapshots.taken = [Snapshot(epoch, _own_weights([weights[slot] for weights in kept], state))
                             for slot, epoch in enumerate(epochs)]
         new_state = _State(list(params), list(moments), list(velocities), iterations, state.epochs_done + num_epochs,
-                           state.units, state.shapes)
+                           state.units, state.shapes, state.time_axes)
         return new_state, losses, val_losses
 
     def predict(self, state: _State, X, steps: int | None = None) -> np.ndarray:
@@ -718,9 +740,15 @@ def train(config: ExperimentConfig, callbacks: Sequence = ()) -> TrainingResult:
 
 
 def _own_weights(params, state: _State) -> tuple:
-    """The run's own weights (NumPy, its units wide) out of padded ones."""
+    """The run's own weights (NumPy, its units wide and its steps long) out of padded ones."""
     width = padded_units(state.units)
-    return tuple(_unpad(np.asarray(p), shape, state.units, width) for p, shape in zip(params, state.shapes))
+    own = []
+    for index, (value, shape) in enumerate(zip(params, state.shapes)):
+        value = np.asarray(value)
+        for axis in (state.time_axes[index] if state.time_axes else ()):
+            value = np.take(value, np.arange(shape[axis]), axis=axis)
+        own.append(_unpad(value, shape, state.units, width))
+    return tuple(own)
 
 
 def _snapshot(state: _State) -> Snapshot:

@@ -92,14 +92,15 @@ class Topology:
         build: (config, SeededInitializers) → keras.Model; uses config.sequence_length,
             config.units and config.cell.
         pads_time: whether sequences may be lengthened at their end, the extra steps left out of
-            the loss, without changing anything before them; no weight may depend on n. The
-            engine then compiles the topology for a bucket of lengths
-            (lstm_core.engine.LENGTH_BUCKETS). Many-to-one cannot (its Dense(n) depends on n),
-            nor one-to-one (its length is its number of samples).
+            the loss, without changing anything before them. The engine then compiles the
+            topology for a bucket of lengths (lstm_core.engine.LENGTH_BUCKETS); a weight sized by
+            n (many-to-one's Dense(n)) gets zero columns for the extra steps, which get no
+            gradient and stay zero. Not one-to-one: its length is its number of samples.
         masks_padding: whether a layer reads the whole sequence before its outputs (an encoder, a
-            backward direction): the padded input steps are then masked (Keras's RNN layers
-            skip a masked step and keep their state), so they change nothing. Causal topologies
-            need no mask: their outputs at the real steps never see the padded ones.
+            backward direction, the last state feeding Dense(n)): the padded input steps are then
+            masked (Keras's RNN layers skip a masked step and keep their state), so they change
+            nothing. Causal topologies need no mask: their outputs at the real steps never see
+            the padded ones.
     """
 
     key: str
@@ -282,7 +283,8 @@ TOPOLOGIES: dict[str, Topology] = {
             ),
             color="#ff7f0e", glyph="🟧", default_epochs=500, tutorial=True,
             samples_per_sequence=_one, input_steps=_per_value, recurrent_steps=_per_value,
-            frame=_frame_many_to_one, build=_build_many_to_one,
+            frame=_frame_many_to_one, build=_build_many_to_one, pads_time=True,
+            masks_padding=True,
         ),
         Topology(
             key="many_to_many",

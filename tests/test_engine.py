@@ -193,16 +193,16 @@ def test_units_in_one_bucket_share_one_compiled_function_and_train_as_alone():
 
 
 def test_lengths_in_one_bucket_share_one_compiled_function_where_the_topology_allows_it():
-    """Lengths 7 and 8 are compiled 8 steps long, except for many-to-one (its Dense(n) depends on
-    n) and one-to-one (its length is its number of samples); the topologies that read the whole
-    sequence first mask the padded steps; the buckets are the only lengths that run unpadded."""
+    """Lengths 7 and 8 are compiled 8 steps long, except for one-to-one (its length is its number
+    of samples); the topologies that read the whole sequence first mask the padded steps; the
+    buckets are the only lengths that run unpadded."""
     seven, eight = (ExperimentConfig(topology="many_to_many", sequence_length=n, epochs=10) for n in (7, 8))
     assert engine.compiled_key(seven) == engine.compiled_key(eight) != engine.compiled_key(seven.replace(sequence_length=9))
     assert engine._compiled_for(seven) is engine._compiled_for(eight)
     padded = {key for key, topology in lstm_core.TOPOLOGIES.items() if topology.pads_time}
-    assert padded == set(lstm_core.TOPOLOGIES) - {"one_to_one", "many_to_one"}
+    assert padded == set(lstm_core.TOPOLOGIES) - {"one_to_one"}
     masked = {key for key, topology in lstm_core.TOPOLOGIES.items() if topology.masks_padding}
-    assert masked == {"encoder_decoder", "bidirectional"} and masked <= padded
+    assert masked == {"many_to_one", "encoder_decoder", "bidirectional"} and masked <= padded
     for key in lstm_core.TOPOLOGIES:
         config = seven.replace(topology=key)
         assert engine.padded_length(config) == (8 if key in padded else 7), key
@@ -213,7 +213,8 @@ def test_lengths_in_one_bucket_share_one_compiled_function_where_the_topology_al
 
 @pytest.mark.parametrize("topology, task", [("many_to_many", "echo"), ("many_to_many", "delay"),
                                             ("stacked", "running_sum"), ("one_to_many", "memory"),
-                                            ("encoder_decoder", "reverse"), ("bidirectional", "reverse")])
+                                            ("encoder_decoder", "reverse"), ("bidirectional", "reverse"),
+                                            ("many_to_one", "reverse")])
 def test_a_run_padded_to_its_length_bucket_trains_as_the_unpadded_run(monkeypatch, topology, task):
     """Length 7 runs 8 steps long with the 8th step out of the loss: every loss, validation loss,
     prediction and weight equals the same run compiled 7 steps long (float rounding apart)."""

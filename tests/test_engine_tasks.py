@@ -24,12 +24,14 @@ def test_engine_matches_model_fit_with_validation_data(topology, cell):
     _check_against_fit(topology, cell, sequence_length=4)
 
 
-@pytest.mark.parametrize("topology, cell", [(topology, "lstm") for topology in PADDED] + [
-    ("many_to_many", "gru"), ("many_to_many", "simple_rnn"), ("bidirectional", "gru"),
-    ("encoder_decoder", "simple_rnn")])
-def test_engine_padded_to_a_length_bucket_matches_model_fit_unpadded(topology, cell):
-    """Length 7 is trained 8 steps long by the engine (its length bucket), 7 by fit."""
-    _check_against_fit(topology, cell, sequence_length=7, padded_to=8)
+@pytest.mark.parametrize("topology, cell, length, bucket", [(topology, "lstm", 7, 8) for topology in PADDED] + [
+    ("many_to_many", "gru", 7, 8), ("many_to_many", "simple_rnn", 7, 8), ("bidirectional", "gru", 7, 8),
+    ("encoder_decoder", "simple_rnn", 7, 8),
+    # A 3-unit GRU's kernel has 3 × 3 = 9 columns, like Dense(9): the padding must tell them apart.
+    ("many_to_one", "gru", 9, 10)])
+def test_engine_padded_to_a_length_bucket_matches_model_fit_unpadded(topology, cell, length, bucket):
+    """The engine trains `length` steps padded to its `bucket`; fit trains `length` steps."""
+    _check_against_fit(topology, cell, sequence_length=length, padded_to=bucket)
 
 
 def _check_against_fit(topology, cell, sequence_length, padded_to=None):

@@ -44,8 +44,8 @@ def test_a_shape_compiled_ahead_is_the_one_train_uses(ahead):
 
 def test_a_newer_request_of_a_session_replaces_its_older_one(ahead, monkeypatch):
     monkeypatch.setattr(prefetch, "DELAY_S", 60.0)  # nothing starts while the test looks
-    # Many-to-one compiles each length (no length buckets): three distinct shapes.
-    first, second, other = (ExperimentConfig(topology="many_to_one", sequence_length=n, units=3)
+    # One-to-one compiles each length (its samples): three distinct shapes.
+    first, second, other = (ExperimentConfig(topology="one_to_one", sequence_length=n, units=3)
                             for n in (17, 18, 19))
     ahead.prefetch([first], source="a")
     ahead.prefetch([second], source="a")  # "+" clicked again before the first compile began
@@ -63,7 +63,7 @@ def test_compiled_shapes_are_not_queued_and_the_limits_hold(ahead, monkeypatch):
     lstm_core.train(tutorial)  # compiled now
     ahead.prefetch([tutorial], source="a")
     assert ahead.pending() == 0
-    many = [ExperimentConfig(topology="many_to_one", sequence_length=n, units=3) for n in range(20, 32)]
+    many = [ExperimentConfig(topology="one_to_one", sequence_length=n, units=3) for n in range(20, 32)]
     ahead.prefetch(many, source="a")
     assert ahead.pending() == len(many)  # one page's request is kept whole…
     ahead.prefetch(many[:2], source="b")
@@ -79,7 +79,7 @@ def test_compiled_shapes_are_not_queued_and_the_limits_hold(ahead, monkeypatch):
 
 def test_the_same_request_again_keeps_its_place_and_a_failed_compile_is_not_retried(ahead, monkeypatch):
     monkeypatch.setattr(prefetch, "DELAY_S", 60.0)
-    config = ExperimentConfig(topology="many_to_one", sequence_length=33, units=3)
+    config = ExperimentConfig(topology="one_to_one", sequence_length=33, units=3)
     ahead.prefetch([config], source="a")
     first = prefetch._pending["a"][0]
     ahead.prefetch([config], source="a")  # a rerun with the same settings
@@ -138,11 +138,11 @@ def test_the_compare_page_compiles_every_topology_of_its_comparison_ahead(ahead)
     from tests.pagetools import DASHBOARD
 
     lstm_core.backend.load()
-    keys = [engine.compiled_key(ExperimentConfig(topology=t, sequence_length=15)) for t in ("many_to_one", "bidirectional")]
+    keys = [engine.compiled_key(ExperimentConfig(topology=t, sequence_length=23)) for t in ("many_to_one", "bidirectional")]
     assert not set(keys) & set(engine.compiled_shapes())
     at = AppTest.from_file(DASHBOARD, default_timeout=120).run()
     at.switch_page("pages/compare.py")
-    at.query_params.update({"topologies": "many_to_one,bidirectional", "sequence_length": "15"})
+    at.query_params.update({"topologies": "many_to_one,bidirectional", "sequence_length": "23"})
     at.run()
     assert not at.exception and not at.error
     wait_until(lambda: set(keys) <= set(engine.compiled_shapes()))
