@@ -25,6 +25,14 @@ def _figure(page, prefix: str) -> dict:
     return figures[0]
 
 
+def _start_replay(page, speed: str) -> None:
+    """Pick the replay speed (the whole run's length, e.g. "10 s"), press Replay, wait for its first frame."""
+    page.get_by_test_id("stMain").get_by_text(speed, exact=True).click()
+    harness.wait_until_idle(page)
+    harness.main_button(page, "▶ Replay the run").click()
+    harness.wait_for_text(page, re.compile(r"^▶ Replay · epoch"), timeout=30_000)
+
+
 def _wait_for_result_charts(page, epochs: int, sequence_length: int) -> None:
     """The run's final charts are drawn and nothing of the previous run is left on the page."""
     harness.wait_until_idle(page)
@@ -106,10 +114,7 @@ def test_replay_plays_the_run_back_and_stop_ends_it(app_server, tabs):
     assert model.value.suggested_filename.endswith(".keras")
     assert Path(model.value.path()).read_bytes()[:2] == b"PK"  # a .keras file is a zip archive
 
-    page.get_by_test_id("stMain").get_by_text("10 s", exact=True).click()
-    harness.wait_until_idle(page)
-    harness.main_button(page, "▶ Replay the run").click()
-    harness.wait_for_text(page, re.compile(r"^▶ Replay · epoch"), timeout=30_000)
+    _start_replay(page, "10 s")
     # Mid-replay: the loss chart holds part of the real history (frame 0 is epoch 0: empty).
     harness.wait_for_figures(
         page,
@@ -140,10 +145,7 @@ def test_a_run_padded_to_its_length_bucket_trains_and_replays_its_own_steps(app_
     harness.main_button(page, "Train").click()
     harness.wait_for_text(page, _progress_pattern(60, 60), timeout=60_000)
     _wait_for_result_charts(page, 60, 7)
-    page.get_by_test_id("stMain").get_by_text("3 s", exact=True).click()
-    harness.wait_until_idle(page)
-    harness.main_button(page, "▶ Replay the run").click()
-    harness.wait_for_text(page, re.compile(r"^▶ Replay · epoch"), timeout=30_000)
+    _start_replay(page, "3 s")
     harness.wait_for_figures(
         page,
         """(figures, arg, titleOf) => figures.some(f => titleOf(f).includes('replay: epoch')
