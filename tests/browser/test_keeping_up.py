@@ -51,6 +51,17 @@ def _epochs(page) -> int:
     return int(harness.number_input(page, "epochs").input_value())
 
 
+def _long_run_under_way(server, tabs):
+    """A tab with the long run's settings, Train pressed and its first epochs on screen: (page, epochs)."""
+    page = tabs.open(server, "/", **LONG)
+    harness.wait_for_controls(page)
+    harness.wait_until_idle(page)
+    epochs = _epochs(page)
+    harness.main_button(page, "Train").click()
+    harness.wait_for_text(page, re.compile(rf"^epoch [1-9][\d,]* / {epochs:,} · loss"), timeout=60_000)
+    return page, epochs
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_the_final_chart_of_a_long_run_arrives_within_a_second(app_server, tabs):
@@ -73,12 +84,7 @@ def test_the_final_chart_of_a_long_run_arrives_within_a_second(app_server, tabs)
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_stop_acts_within_half_a_second_and_the_page_shows_the_results_epoch(app_server, tabs):
-    page = tabs.open(app_server, "/", **LONG)
-    harness.wait_for_controls(page)
-    harness.wait_until_idle(page)
-    epochs = _epochs(page)
-    harness.main_button(page, "Train").click()
-    harness.wait_for_text(page, re.compile(rf"^epoch [1-9][\d,]* / {epochs:,} · loss"), timeout=60_000)
+    page, epochs = _long_run_under_way(app_server, tabs)
     page.wait_for_timeout(2000)
     shown = _progress_epoch(page)
     clicked = time.time()
@@ -103,12 +109,7 @@ def test_stop_acts_within_half_a_second_and_the_page_shows_the_results_epoch(app
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_streamlits_header_stop_keeps_and_shows_the_partial_run(app_server, tabs):
-    page = tabs.open(app_server, "/", **LONG)
-    harness.wait_for_controls(page)
-    harness.wait_until_idle(page)
-    epochs = _epochs(page)
-    harness.main_button(page, "Train").click()
-    harness.wait_for_text(page, re.compile(rf"^epoch [1-9][\d,]* / {epochs:,} · loss"), timeout=60_000)
+    page, epochs = _long_run_under_way(app_server, tabs)
     header_stop = page.get_by_test_id("stToolbar").get_by_role("button", name="Stop")
     header_stop.click()
     message = harness.wait_for_text(page, re.compile(r"Training stopped after epoch [\d,]+ of .* page header"),
@@ -144,12 +145,7 @@ def test_back_restores_the_previous_settings(app_server, tabs):
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_switching_page_mid_run_keeps_the_partial_run_and_says_why(app_server, tabs):
-    page = tabs.open(app_server, "/", **LONG)
-    harness.wait_for_controls(page)
-    harness.wait_until_idle(page)
-    epochs = _epochs(page)
-    harness.main_button(page, "Train").click()
-    harness.wait_for_text(page, re.compile(rf"^epoch [1-9][\d,]* / {epochs:,} · loss"), timeout=60_000)
+    page, epochs = _long_run_under_way(app_server, tabs)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare topologies").click()
     harness.main_button(page, "Train all").wait_for(state="visible")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Explorer").click()
