@@ -296,9 +296,10 @@ class _CompiledShape:
 
         self.template = architecture(self.length)
         self.padded_shapes = [tuple(v.shape) for v in self.template.trainable_variables]
-        # The axes of output steps (many-to-one's Dense(n)): those that change with the length.
+        # The axes of output steps (many-to-one's Dense(n)): those that change with the length,
+        # found on a template one step longer (built only when some weight could have one).
         self.time_axes = tuple(() for _ in self.padded_shapes)
-        if pads_time:
+        if pads_time and any(self.length in shape for shape in self.padded_shapes):
             other = self.length + 1 if self.length < FIELDS["sequence_length"].maximum else self.length - 1
             self.time_axes = tuple(
                 tuple(axis for axis, (a, b) in enumerate(zip(shape, variable.shape)) if a != b)
