@@ -8,13 +8,16 @@ says so, instead of a red box that silently keeps the old value.
 The URL: a page writes its settings there after every run. Streamlit pushes a browser history
 entry for each change; when the browser comes back with other parameters than the ones this
 session last wrote (Back, Forward, an edited address), the page loads them, so Back restores
-the previous settings.
+the previous settings. A run that a press or a change of one of the page's widgets started is
+the user's action, never a navigation: the browser sends the address it shows, which may be the
+one before the page's last write (a click right after typing a number, on a busy server).
+Buttons and widgets outside the URL's settings mark their runs with `user_acted`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
@@ -23,6 +26,8 @@ from lstm_core import CELLS, FIELDS, TASKS, TOPOLOGIES
 
 _SAVED = "saved:"
 _WRITTEN = "url:"
+_ACTION = "action:pending"  # set by a widget's callback, before the run it starts
+_ACTED = "action:this_run"  # whether this script run was started by such a widget
 # The registries whose keys a choice field holds, for their labels.
 _REGISTRIES = {"task": TASKS, "topology": TOPOLOGIES, "cell": CELLS}
 # Multiplicative steps for a log-scale field (the learning rate): 1, 2, 5 per decade.
@@ -51,14 +56,28 @@ def previous(key: str, default: Any = None) -> Any:
     return st.session_state.get(_SAVED + key, default)
 
 
+def user_acted(then: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:
+    """A widget callback (`on_click=controls.user_acted`, or `args=(its_own_callback, ...)`):
+    the run it starts is the user's action, so `new_url_params` does not take the browser's
+    address, possibly older than the page's last write, for a Back."""
+    st.session_state[_ACTION] = True
+    if then is not None:
+        then(*args, **kwargs)
+
+
+def begin_run() -> None:
+    """At the start of every page's script run: note whether a `user_acted` widget started it."""
+    st.session_state[_ACTED] = st.session_state.pop(_ACTION, False)
+
+
 def new_url_params(page: str, keys: Iterable[str]) -> dict[str, str] | None:
     """The URL's parameters when this session has not applied them yet: the page's first visit,
     or the browser came back with other ones (Back, Forward, an edited address). Else None.
 
     Call it before `persist`. A run in which a control of `keys` changed is the user's edit,
     whatever the query says (the browser may send the query of before the last change, when
-    the page has not yet shown it); a switch of page drops the parameters, and an empty query
-    changes nothing either.
+    the page has not yet shown it), and so is a run started by a `user_acted` button or widget;
+    a switch of page drops the parameters, and an empty query changes nothing either.
     """
     incoming = st.query_params.to_dict()
     written = st.session_state.get(_WRITTEN + page)
@@ -66,7 +85,7 @@ def new_url_params(page: str, keys: Iterable[str]) -> dict[str, str] | None:
         return incoming
     edited = any(key in st.session_state and _SAVED + key in st.session_state
                  and st.session_state[key] != st.session_state[_SAVED + key] for key in keys)
-    if incoming and incoming != written and not edited:
+    if incoming and incoming != written and not edited and not st.session_state.get(_ACTED, False):
         return incoming
     return None
 

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from app import runs
+from app import controls, runs
 
 TITLE = "LSTM explorer"
 ICON = "🔁"
@@ -56,6 +56,7 @@ def page(draw: Callable[[], None], name: str) -> None:
 
         dashboard.main()
         return
+    controls.begin_run()
     runs.note_page_visit(name)
     guarded(draw, name)
 

@@ -143,7 +143,7 @@ def draw_grid(grid: landscape.Landscape, chosen: landscape.LandscapeSettings, ch
         if st.session_state.get("landscape_epoch_of") != settings:
             st.session_state["landscape_epoch"] = settings.epochs
             st.session_state["landscape_epoch_of"] = settings
-        epoch = st.slider("Show the grid after epoch", 1, settings.epochs, key="landscape_epoch",
+        epoch = st.slider("Show the grid after epoch", 1, settings.epochs, key="landscape_epoch", on_change=controls.user_acted,
                           help="Every run keeps its loss at every epoch: moving this retrains nothing.")
     figure = landscape.landscape_figure(grid, epoch)
     if stale:
@@ -177,8 +177,9 @@ def landscape_page() -> None:
     resumable = grid is not None and grid.settings == chosen and not grid.complete
     buttons = st.columns([1, 1, 2])
     train_pressed = buttons[0].button("Continue the grid" if resumable else "Train grid", type="primary",
-                                      width="stretch", key="landscape_train", disabled=not chosen.topologies)
-    stop_pressed = buttons[1].button("Stop", width="stretch", key="landscape_stop",
+                                      width="stretch", key="landscape_train", disabled=not chosen.topologies,
+                                      on_click=controls.user_acted)
+    stop_pressed = buttons[1].button("Stop", width="stretch", key="landscape_stop", on_click=controls.user_acted,
                                      help="Stop now: the finished cells are kept; Continue trains the rest (the column in progress again).")
     handle = runs.settle(PAGE, stop_pressed)
     progress_slot = st.empty()

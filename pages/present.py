@@ -147,7 +147,8 @@ def presenter_page() -> None:
     pressed = st.session_state.pop(PRESSED_KEY, None)
     columns = st.columns([1] * len(PRESETS) + [1.1], vertical_alignment="center")
     for column, preset in zip(columns, PRESETS.values()):
-        column.button(preset.label, key=f"present_{preset.key}", width="stretch", on_click=choose, args=(preset.key,),
+        column.button(preset.label, key=f"present_{preset.key}", width="stretch", on_click=controls.user_acted,
+                      args=(choose, preset.key),
                       type="primary" if preset.key == chosen else "secondary")
     if not columns[-1].toggle("Presenter mode", value=True, key="present_mode"):
         st.switch_page(LEAVE_TO)

@@ -60,6 +60,24 @@ def labels(keys) -> list[str]:
     return [TOPOLOGIES[key].label for key in keys]
 
 
+def test_train_all_pressed_with_the_address_of_before_the_last_change_keeps_the_change():
+    """The browser sends the address it shows; pressed right after a change (a busy server), that
+    is the one before the page's last write. The press must train the changed settings, not
+    take that address for Back (CI once trained 500 epochs here instead of 50)."""
+    at = compare_page()
+    at.multiselect(key="compare_topologies").set_value(["many_to_one"])
+    at.radio(key="compare_budget").set_value("equal").run()
+    before = dict(url_params(at))
+    at.number_input(key="compare_epochs").set_value(7).run()
+    assert url_params(at)["epochs"] == "7"
+    at.query_params.clear()
+    at.query_params.update(before)  # what the browser still shows
+    at.button(key="compare_train").click().run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="compare_epochs").value == 7
+    assert {name: len(losses) for name, losses in curves(at).items()} == {TOPOLOGIES["many_to_one"].label: 7}
+    assert url_params(at)["epochs"] == "7"
+
 def test_page_loads_with_every_topology_chosen_and_explained():
     at = compare_page()
     assert not at.error

@@ -111,13 +111,17 @@ class Tabs:
         # are this test's.
         self.log_marks: dict[int, tuple[harness.AppServer, int]] = {}
 
-    def open(self, server: harness.AppServer, path: str = "/", **query):
+    def open(self, server: harness.AppServer, path: str = "/", before_load=None, **query):
+        """A new tab at `path`; `before_load(page)`, if given, runs before the page is requested
+        (to route its WebSocket, say)."""
         self.log_marks.setdefault(id(server), (server, server.log_size()))
         context = self.browser.new_context(viewport=harness.VIEWPORT)
         context.set_default_timeout(30_000)
         watch = harness.PageWatch(context)
         page = context.new_page()
         self.opened.append((page, watch, server))
+        if before_load is not None:
+            before_load(page)
         page.goto(server.url(path, **query))
         return page
 

@@ -142,6 +142,66 @@ def test_back_restores_the_previous_settings(app_server, tabs):
     tabs.assert_clean()
 
 
+class HeldMessages:
+    """Routes a tab's WebSocket through the test: while `holding`, what the server sends waits
+    here (in order) until `release()`; what the browser sends goes through at once. It makes a
+    slow connection, or a busy server, on demand."""
+
+    def __init__(self):
+        self.holding = False
+        self.held: list = []
+        self.browser_side = None
+
+    def route(self, page) -> None:
+        page.route_web_socket(re.compile(r"/_stcore/stream$"), self._connect)
+
+    def _connect(self, ws) -> None:
+        server = ws.connect_to_server()
+        self.browser_side = ws
+        server.on_message(self._from_server)
+        ws.on_message(server.send)
+
+    def _from_server(self, message) -> None:
+        if self.holding:
+            self.held.append(message)
+        else:
+            self.browser_side.send(message)
+
+    def release(self) -> None:
+        self.holding = False
+        held, self.held = self.held, []
+        for message in held:
+            self.browser_side.send(message)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_a_click_before_the_new_address_arrives_keeps_the_change(app_server, tabs):
+    """Train all pressed right after typing a number, before the server's reply (with the new
+    address) reaches the browser: the browser sends the old address with the press, which must
+    not be taken for Back. (CI once trained 500 epochs here instead of 50.)"""
+    connection = HeldMessages()
+    page = tabs.open(app_server, "/compare", before_load=connection.route,
+                     topologies="many_to_one", budget="equal", epochs="300")
+    epochs = page.locator(".st-key-compare_epochs input")
+    harness.expect(epochs).to_have_value("300")
+    harness.wait_until_idle(page)
+    connection.holding = True
+    epochs.fill("20")
+    epochs.press("Enter")
+    page.wait_for_timeout(1_500)  # the server has run the change and written the new address
+    assert connection.held, "the server sent nothing for the change"
+    assert "epochs=300" in page.url  # the browser has not seen it
+    harness.main_button(page, "Train all").click()
+    page.wait_for_timeout(300)
+    connection.release()
+    harness.wait_for_text(page, re.compile(r"^Epochs: .* 20/20$"), timeout=60_000)
+    harness.wait_until_idle(page)
+    harness.expect(epochs).to_have_value("20")
+    harness.wait_for_query(page, {"epochs": "20"})
+    tabs.assert_clean()
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_switching_page_mid_run_keeps_the_partial_run_and_says_why(app_server, tabs):
