@@ -45,6 +45,7 @@ class WatchedSequence:
     targets: np.ndarray
     index: int
     split: str
+    inputs: np.ndarray | None = None  # the sequence as the task drew it, before framing
 
     def predictions(self, model) -> np.ndarray | None:
         """The model's predictions for this sequence (None if the model's output does not fit)."""
@@ -61,7 +62,7 @@ def watched_sequence(config, index: int = 0) -> WatchedSequence:
     index = min(max(int(index), 0), len(targets) - 1)
     X, _ = TOPOLOGIES[config.topology].frame(inputs[index:index + 1], targets[index:index + 1])
     return WatchedSequence(np.asarray(X, dtype=np.float32), np.asarray(targets[index], dtype=np.float64), index,
-                           split)
+                           split, np.asarray(inputs[index], dtype=np.float64))
 
 
 @dataclasses.dataclass(frozen=True)

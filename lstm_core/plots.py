@@ -17,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 TARGET_COLOR = "#444444"
+INPUT_COLOR = "#9ecae1"  # the input sequence, a pale blue beside the grey target
 # Points per loss line sent to the browser: every epoch up to this many (the tutorial's 1000 are
 # drawn exactly), else 2 per bucket (its min and max) plus the last epoch.
 DISPLAY_POINTS = 2000
@@ -198,6 +199,28 @@ def prediction_figure(
     )
     if y_range is not None:
         figure.update_yaxes(range=list(y_range))
+    return figure
+
+
+def task_figure(inputs: np.ndarray, targets: np.ndarray, title: str = "The task", height: int = 340) -> go.Figure:
+    """A sequence's input and the target the network must output for it, per position (before
+    any training: what is to be learned, and the chart the predictions are added to)."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=np.arange(len(inputs)), y=np.asarray(inputs, dtype=np.float64),
+                                mode="lines+markers", name="input", line={"color": INPUT_COLOR},
+                                marker={"size": 7}))
+    figure.add_trace(go.Scatter(x=np.arange(len(targets)), y=np.asarray(targets, dtype=np.float64),
+                                mode="lines+markers", name="target", line={"color": TARGET_COLOR, "dash": "dash"},
+                                marker={"size": 9}))
+    figure.update_layout(
+        title=title,
+        xaxis_title="position in the sequence",
+        yaxis_title="value",
+        height=height,
+        margin={"l": 50, "r": 20, "t": 65, "b": 45},
+        legend={"orientation": "h", "y": -0.25},
+        xaxis={"dtick": 1 if max(len(inputs), len(targets)) <= 20 else None},
+    )
     return figure
 
 

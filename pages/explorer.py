@@ -194,6 +194,16 @@ def prediction_chart(config: ExperimentConfig, targets, predictions, subtitle: s
                                    title=f"Target vs prediction<br><sup>{subtitle}</sup>", height=CHART_HEIGHT)
 
 
+def task_chart(config: ExperimentConfig):
+    """The input and the target of the sequence the run will show, before it is trained."""
+    watched = watched_sequence(config, shown_index())
+    where = (f"held-out sequence {watched.index + 1} (never trained on)" if watched.split == "validation"
+             else f"training sequence {watched.index + 1}")
+    return plots.task_figure(watched.inputs, watched.targets, height=CHART_HEIGHT,
+                             title=f"The task: input and target<br><sup>{where}; press Train to add the "
+                                   "network's prediction</sup>")
+
+
 def shown_index() -> int:
     return int(st.session_state.get("shown_sequence") or 0)
 
@@ -259,6 +269,7 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
     if count > 1:
         what = "held-out" if shown_split(result) == "validation" else "training"
         picker_slot.selectbox(f"Show {what} sequence", list(range(count)), key="shown_sequence",
+                              on_change=controls.user_acted,
                               format_func=lambda index: f"{index + 1} of {count}",
                               help="Which sequence the prediction chart shows (held-out: never trained on).")
     progress_slot.progress(result.epochs_completed / result.config.epochs,
@@ -480,6 +491,9 @@ def explorer_page() -> None:
                                                          caption_slot, prediction_slot, picker_slot)
     elif not train_pressed:
         progress_slot.info("Press **Train** to train this network. The loss curve appears here as it learns.")
+        # What is to be learned, before any training (and Plotly's code is in the browser by
+        # the time the first run draws: the first chart of a tab costs ~1 s to load it).
+        prediction_slot.plotly_chart(task_chart(config), config=live.CHART_CONFIG, key="task_preview")
     draw_framing(config)
     if result is not None and replay_pressed:
         replay(result, figure, prediction, progress_slot, chart_slot, prediction_slot)

@@ -8,7 +8,7 @@ import pytest
 import lstm_core
 from lstm_core import TOPOLOGIES, ExperimentConfig, engine
 from tests import faults
-from tests.pagetools import app, click, figure_titled, traces, url_params
+from tests.pagetools import app, click, figure_titled, figures, traces, url_params
 
 TUTORIAL_TOPOLOGIES = [key for key, topology in TOPOLOGIES.items() if getattr(topology, "tutorial", True)]
 
@@ -35,6 +35,30 @@ def test_page_loads_with_tutorial_defaults():
     markdown = " ".join(m.value for m in at.markdown)
     assert "(5, 1, 1)" in markdown and "(5, 1)" in markdown
     assert "Total parameters: **146**" in markdown
+
+
+@pytest.mark.parametrize("task", ["echo", "delay"])
+def test_before_training_the_page_shows_the_task_input_and_target(task):
+    at = app({"task": task}).run()
+    assert not at.exception and not at.error
+    config = ExperimentConfig.from_query_params(url_params(at))
+    data = lstm_core.tasks.make_data(config)
+    split = "held-out" if data.has_validation else "training"
+    preview = figure_titled(at, "The task: input and target")
+    assert f"{split} sequence 1" in preview["layout"]["title"]["text"]
+    shown = traces(preview)
+    inputs, targets = (data.val_inputs, data.val_targets) if data.has_validation else (data.train_inputs,
+                                                                                        data.train_targets)
+    np.testing.assert_allclose(shown["input"][1], inputs[0], atol=1e-7)
+    np.testing.assert_allclose(shown["target"][1], targets[0], atol=1e-7)
+    if task == "delay":  # the target is the input two steps later: what the network must remember
+        np.testing.assert_allclose(shown["target"][1][config.delay:], shown["input"][1][:-config.delay], atol=1e-7)
+    # Trained, the chart of the run takes its place.
+    at.sidebar.number_input(key="epochs").set_value(5).run()
+    click(at, "Train")
+    assert not at.exception and not at.error
+    assert not [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("The task")]
+    assert traces(figure_titled(at, "Target vs prediction"))["target"][1].tolist() == pytest.approx(targets[0].tolist())
 
 
 @pytest.mark.parametrize("topology", TUTORIAL_TOPOLOGIES)
