@@ -3,9 +3,10 @@
 `resolve_settings` turns a URL's (or the controls') values into a `LandscapeSettings`, never
 raising: the run settings (task, cell, epochs, seed) go through `lstm_core.resolve`, the one
 place that clamps; the grid's own lists (units, learning rates, topologies) drop bad entries
-with a message each. `columns` splits the grid into groups of one shape (one topology and one
-units value: only the learning rate differs), which `train_columns` trains as one vectorised
-population each (`population.train_many`). A `Landscape` keeps every finished cell's per-epoch
+with a message each. `columns` splits the grid into columns of one shape (one topology and one
+units value: only the learning rate differs); `train_columns` trains the columns of one topology
+together, as one vectorised population (`population.train_many`, which compiles every units value
+of it at the widest one's width: one compile per topology, not per column). A `Landscape` keeps every finished cell's per-epoch
 loss history (validation MSE where the task holds sequences out, else the training loss), so
 the grid at any earlier epoch is read from the histories, with no retraining.
 `landscape_figure` draws it: heatmaps side by side on one shared, logarithmic colour scale.
@@ -201,6 +202,18 @@ def columns(settings: LandscapeSettings) -> list[tuple[str, int, list[Experiment
             for topology in settings.topologies for units in settings.units]
 
 
+def pending_groups(settings: LandscapeSettings, skip: Callable[[str, int], bool] = lambda t, u: False
+                   ) -> list[tuple[str, list[int]]]:
+    """(topology, its units values not skipped), in grid order: what `train_columns` trains as
+    one population each."""
+    groups = []
+    for topology in settings.topologies:
+        units = [value for value in settings.units if not skip(topology, value)]
+        if units:
+            groups.append((topology, units))
+    return groups
+
+
 def _train_group(configs: list[ExperimentConfig], progress) -> list:
     try:
         from lstm_core.population import train_many
@@ -220,15 +233,18 @@ def _train_group(configs: list[ExperimentConfig], progress) -> list:
 
 def train_columns(settings: LandscapeSettings, skip: Callable[[str, int], bool] = lambda t, u: False,
                   progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[str, int, list]]:
-    """Train the grid column by column: yields (topology, units, results in learning-rate order).
+    """Train the grid one topology at a time (its columns as one population, `pending_groups`);
+    yields (topology, units, results in learning-rate order) per column, in grid order.
 
     skip(topology, units): columns already done (a resumed grid). progress(done, total): inside
-    a column, as `train_many` reports it (epochs of the column).
+    a topology's group, as `train_many` reports it (epochs of the group).
     """
-    for topology, units, configs in columns(settings):
-        if skip(topology, units):
-            continue
-        yield topology, units, _train_group(configs, progress)
+    for topology, units_values in pending_groups(settings, skip):
+        configs = [settings.config(topology, units, rate) for units in units_values for rate in settings.learning_rates]
+        results = _train_group(configs, progress)
+        per_column = len(settings.learning_rates)
+        for index, units in enumerate(units_values):
+            yield topology, units, results[index * per_column:(index + 1) * per_column]
 
 
 def history_of(result) -> np.ndarray:

@@ -1,9 +1,12 @@
 """Many runs in one call: configs of one shape trained together as a vectorised population.
 
-`train_many(configs)` trains configs that share `ExperimentConfig.shape_key` (they may differ in
-seed, learning rate, task data and epochs) as ONE population: every weight gets a leading
-population axis P, and one XLA-compiled chunk runs the epochs of all members at once (batched
-matmuls instead of P small ones). Each member's result equals what `engine.train(config)` gives
+`train_many(configs)` trains configs that share `ExperimentConfig.shape_key` but for their units
+(they may differ in units, seed, learning rate, task data and epochs) as ONE population: every
+weight gets a leading population axis P, and one XLA-compiled chunk runs the epochs of all
+members at once (batched matmuls instead of P small ones). The recurrent layers are compiled at
+the engine's bucket of the widest member (`engine.padded_units`); a narrower member's weights are
+placed in it with zeros for the units it lacks (`engine._pad`), which stay exactly zero, so a
+landscape's units × learning-rate grid of one topology is one population, one compile. Each member's result equals what `engine.train(config)` gives
 alone (losses, validation losses, predictions) to float round-off, because each piece is the
 engine's, member by member:
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import math
 import time
 from typing import Callable, Sequence
@@ -36,7 +40,8 @@ import numpy as np
 from lstm_core import backend, engine
 from lstm_core.config import ExperimentConfig
 from lstm_core.data import frame_data
-from lstm_core.engine import BETA_1, BETA_2, EPSILON, MAX_CHUNK, NON_FINITE_LOSS, Snapshot, TrainingResult
+from lstm_core.engine import (BETA_1, BETA_2, EPSILON, MAX_CHUNK, NON_FINITE_LOSS, Snapshot, TrainingResult, _pad,
+                               _unpad, padded_units)
 from lstm_core.topologies import TOPOLOGIES, SeededInitializers
 
 # Populations are padded to these sizes (idle members that never train), so that a page asking
@@ -100,6 +105,22 @@ def _weight_sources(model, draws: dict) -> list:
             if variable is not None and made is not None:
                 by_variable[id(variable)] = made
     return [by_variable.get(id(variable), np.array(variable.numpy())) for variable in model.trainable_variables]
+
+
+@functools.lru_cache(maxsize=256)
+def _own_layout(topology: str, cell: str, sequence_length: int, units: int) -> tuple[list, list]:
+    """(sources, shapes) of the trainable weights of a model `units` wide: where each initial
+    weight comes from (`_weight_sources`) and its shape, to draw any seed's own weights."""
+    config = ExperimentConfig(topology=topology, cell=cell, sequence_length=sequence_length, units=units, epochs=1)
+    recorder = _RecordingInitializers(config.seed)
+    model = TOPOLOGIES[topology].build(config, recorder)
+    return _weight_sources(model, recorder.draws), [tuple(v.shape) for v in model.trainable_variables]
+
+
+def _own_initial_weights(config: ExperimentConfig) -> list[np.ndarray]:
+    """The initial weights `build_model(config)` draws, at the config's own units."""
+    sources, shapes = _own_layout(config.topology, config.cell, config.sequence_length, config.units)
+    return _initial_weights(sources, shapes, config.seed)
 
 
 def _initial_weights(sources: list, shapes: list, seed: int) -> list[np.ndarray]:
@@ -339,13 +360,13 @@ class _CompiledPopulation:
     """The compiled chunk and predict functions for one shape and population size."""
 
     def __init__(self, config: ExperimentConfig, population: int):
+        """For `config`'s shape at its units (already a width of engine.UNIT_BUCKETS), `population` members."""
         backend.load()
         import tensorflow as tf
 
         self.population = population
-        recorder = _RecordingInitializers(config.seed)
-        self.template = TOPOLOGIES[config.topology].build(config, recorder)
-        self.sources = _weight_sources(self.template, recorder.draws)
+        self.width = config.units
+        self.template = TOPOLOGIES[config.topology].build(config, _RecordingInitializers(config.seed))
         self.shapes = [tuple(variable.shape) for variable in self.template.trainable_variables]
         self.has_validation = config.num_val_samples > 0
         variable_ids = [id(variable) for variable in self.template.trainable_variables]
@@ -489,15 +510,25 @@ class _CompiledPopulation:
 
         return engine._Tensors(stack("X"), stack("y"), stack("X_val"), stack("y_val"))
 
+    def padded(self, weights: list[np.ndarray], units: int) -> list[np.ndarray]:
+        """A member's own weights (`units` wide) placed in this population's width."""
+        return [_pad(value, shape, units, self.width) for value, shape in zip(weights, self.shapes)]
+
+    def own(self, weights: list, config: ExperimentConfig) -> tuple:
+        """A member's own weights (its units wide) out of this population's width."""
+        shapes = _own_layout(config.topology, config.cell, config.sequence_length, config.units)[1]
+        return tuple(_unpad(np.asarray(value), shape, config.units, self.width) for value, shape in zip(weights, shapes))
+
     def initial_state(self, members: list["_Member"]) -> _PopState:
         import tensorflow as tf
 
-        # Idle padding members repeat a seed: its weights are drawn once.
-        by_seed = {}
+        # Idle padding members repeat a member: its weights are drawn once.
+        drawn = {}
         for member in members:
-            if member.config.seed not in by_seed:
-                by_seed[member.config.seed] = _initial_weights(self.sources, self.shapes, member.config.seed)
-        per_member = [by_seed[member.config.seed] for member in members]
+            key = (member.config.seed, member.config.units)
+            if key not in drawn:
+                drawn[key] = self.padded(_own_initial_weights(member.config), member.config.units)
+        per_member = [drawn[(member.config.seed, member.config.units)] for member in members]
         params = [tf.constant(np.stack(weights)) for weights in zip(*per_member)]
         return _PopState(
             params=params,
@@ -549,31 +580,45 @@ class _Member:
 _cache: "collections.OrderedDict[tuple, _CompiledPopulation]" = collections.OrderedDict()
 
 
-def _compiled_for(config: ExperimentConfig, population: int) -> _CompiledPopulation:
-    return engine.get_or_compile(_cache, (config.shape_key, population),
-                                 lambda: _CompiledPopulation(config, population), MAX_CACHED)
+def _compiled_for(configs: Sequence[ExperimentConfig], population: int) -> _CompiledPopulation:
+    """The compiled population for configs of one shape but their units, at the width that holds
+    the widest (its bucket of engine.UNIT_BUCKETS), for `population` members."""
+    width = padded_units(max(config.units for config in configs))
+    shaped = configs[0].replace(units=width, epochs=1)
+    return engine.get_or_compile(_cache, (shaped.shape_key, population),
+                                 lambda: _CompiledPopulation(shaped, population), MAX_CACHED)
 
 
 def compile_population(config: ExperimentConfig, size: int) -> None:
     """Compile the population functions for the config's shape and `size` members now."""
-    _compiled_for(config, _bucket(size))
+    _compiled_for([config], _bucket(size))
 
 
 # --------------------------------------------------------------------------- train_many
 
 
+_SHAPE_NAMES = ("topology", "cell", "sequence_length", "units", "batch_size", "num_samples", "num_val_samples")
+_UNITS = _SHAPE_NAMES.index("units")
+
+
+def population_key(config: ExperimentConfig) -> tuple:
+    """What configs trained together must share: `shape_key` but the units."""
+    key = config.shape_key
+    return key[:_UNITS] + key[_UNITS + 1:]
+
+
 def check_same_shape(configs: Sequence[ExperimentConfig]) -> None:
-    """Raise ValueError unless every config has the first one's `shape_key`."""
+    """Raise ValueError unless every config has the first one's `population_key`."""
     if not configs:
         return
     first = configs[0].shape_key
     for index, config in enumerate(configs):
-        if config.shape_key != first:
-            names = ("topology", "cell", "sequence_length", "units", "batch_size", "num_samples", "num_val_samples")
-            differ = [f"{name} {a!r} vs {b!r}" for name, a, b in zip(names, first, config.shape_key) if a != b]
+        if population_key(config) != population_key(configs[0]):
+            differ = [f"{name} {a!r} vs {b!r}" for name, a, b in zip(_SHAPE_NAMES, first, config.shape_key)
+                      if a != b and name != "units"]
             raise ValueError(
                 f"train_many trains configs of one shape together; config {index} differs from config 0 in "
-                f"{', '.join(differ)}. Group the configs by ExperimentConfig.shape_key and call train_many per group."
+                f"{', '.join(differ)}. Group the configs by population.population_key and call train_many per group."
             )
 
 
@@ -621,8 +666,8 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
                build_models: bool = False) -> list[TrainingResult]:
     """Train configs of one shape as one population; one `TrainingResult` per config, in order.
 
-    The configs must share `ExperimentConfig.shape_key` (ValueError otherwise); they may differ
-    in seed, learning rate, task data and epochs. Each result's losses, validation losses and
+    The configs must share `population_key` (`ExperimentConfig.shape_key` but the units;
+    ValueError otherwise); they may differ in units, seed, learning rate, task data and epochs. Each result's losses, validation losses and
     predictions equal `engine.train(config)`'s to float round-off (the tests hold 1e-5).
 
     callbacks: None; or one entry per config, each a Keras-style callback or a list of them
@@ -646,7 +691,7 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
     check_same_shape(configs)
     member_callbacks = _member_callbacks(callbacks, len(configs))
     size = _bucket(len(configs))
-    compiled = _compiled_for(configs[0], size)
+    compiled = _compiled_for(configs, size)
     compile_seconds = time.perf_counter() - started
 
     members = [_Member(config, frame_data(config), config.epochs) for config in configs]
@@ -654,7 +699,6 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
     padded = members + [dataclasses.replace(members[-1], epochs=0)] * (size - len(members))
     data = compiled.tensors(padded)
     state = compiled.initial_state(padded)
-    initial = [np.array(p) for p in state.params]
     total = max(config.epochs for config in configs)
     count = len(configs)
     losses = np.empty((total, count), np.float32)
@@ -706,10 +750,10 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
     results = []
     for member, config in enumerate(members):
         done = int(reported[member])
-        weights = tuple(p[member] for p in final)
+        weights = compiled.own([p[member] for p in final], config.config)
         # A member stopped by a non-finite loss keeps the weights after done-1 epochs (as train).
         last_epoch = max(done - 1, 0) if stopped[member] else done
-        snapshots = (Snapshot(0, tuple(p[member] for p in initial)),)
+        snapshots = (Snapshot(0, tuple(_own_initial_weights(config.config))),)
         if last_epoch > 0:
             snapshots += (Snapshot(last_epoch, weights),)
         model = None

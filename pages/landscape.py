@@ -1,9 +1,9 @@
 """The Landscape page: final loss over units × learning rate, one heatmap per topology.
 
 Thin: the controls' values (or the URL's) go to `lstm_core.landscape.resolve_settings`, which
-validates them (the run settings through `lstm_core.resolve`); training goes column by column
-(one topology and units value, every learning rate as one population) and redraws the heatmaps
-after each column; the finished cells live in the session, so a Stop (or any interruption)
+validates them (the run settings through `lstm_core.resolve`); training goes topology by
+topology (every units value and learning rate of it as one population) and redraws the heatmaps
+after each; the finished cells live in the session, so a Stop (or any interruption)
 keeps them and Train continues the grid. The epoch slider reads the cells' loss histories.
 Clicking a cell opens that run's settings in the Explorer.
 """
@@ -85,11 +85,12 @@ def progress_text(grid: landscape.Landscape, column: str = "") -> str:
 
 
 def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot, chart_slot) -> None:
-    """Train the grid's missing columns, redrawing after each; finished cells stay in `grid`."""
+    """Train the grid's missing cells, one topology at a time (one population each), redrawing
+    after each; finished cells stay in `grid`."""
     settings = grid.settings
     per_column = len(settings.learning_rates)
-    todo = [(t, u) for t, u, _ in landscape.columns(settings) if not grid.has_column(t, u)]
-    state = {"index": 0, "next": 0.0, "draws": 0}
+    todo = landscape.pending_groups(settings, skip=grid.has_column)
+    state = {"index": 0, "columns": 0, "next": 0.0, "draws": 0}
 
     def show_progress(done_epochs: int, total_epochs: int) -> None:
         now = time.monotonic()
@@ -97,9 +98,10 @@ def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot,
             return
         state["next"] = now + PROGRESS_INTERVAL
         topology, units = todo[state["index"]]
-        fraction = (grid.done + per_column * done_epochs / max(total_epochs, 1)) / settings.size
+        fraction = (grid.done + len(units) * per_column * done_epochs / max(total_epochs, 1)) / settings.size
         progress_slot.progress(min(fraction, 1.0), text=progress_text(
-            grid, f" · {TOPOLOGIES[topology].label}, {units} units: epoch {done_epochs:,} / {total_epochs:,}"))
+            grid, f" · {TOPOLOGIES[topology].label}, {len(units) * per_column:,} runs at once: epoch "
+                  f"{done_epochs:,} / {total_epochs:,}"))
 
     with handle.running():
         progress_slot.progress(grid.done / settings.size,
@@ -108,7 +110,10 @@ def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot,
                                                                 progress=show_progress):
             grid.add(topology, units, results)
             handle.record((topology, units))
-            state["index"] += 1
+            state["columns"] += 1
+            if state["columns"] == len(todo[state["index"]][1]):  # the topology's last column
+                state["index"] += 1
+                state["columns"] = 0
             state["draws"] += 1
             progress_slot.progress(grid.done / settings.size, text=progress_text(grid))
             figure = landscape.landscape_figure(grid)
@@ -180,7 +185,7 @@ def landscape_page() -> None:
                                       width="stretch", key="landscape_train", disabled=not chosen.topologies,
                                       on_click=controls.user_acted)
     stop_pressed = buttons[1].button("Stop", width="stretch", key="landscape_stop", on_click=controls.user_acted,
-                                     help="Stop now: the finished cells are kept; Continue trains the rest (the column in progress again).")
+                                     help="Stop now: the finished cells are kept; Continue trains the rest (the topology in progress again).")
     handle = runs.settle(PAGE, stop_pressed)
     progress_slot = st.empty()
     chart_slot = st.empty()
@@ -196,8 +201,8 @@ def landscape_page() -> None:
             st.rerun()
 
     if grid is None:
-        progress_slot.info(f"Press **Train grid** to train {chosen.size:,} runs; the heatmaps fill in as each "
-                           "column of learning rates finishes.", icon="🗺️")
+        progress_slot.info(f"Press **Train grid** to train {chosen.size:,} runs; each topology's heatmap fills "
+                           "in when its runs finish (they train together, as one population).", icon="🗺️")
         return
     progress_slot.caption(f"{grid.done:,} of {grid.settings.size:,} runs · {grid.metric} · "
                           f"{grid.settings.epochs:,} epochs each")

@@ -74,12 +74,38 @@ def test_members_keep_their_own_epochs():
         assert result.snapshots[-1].epoch == config.epochs
 
 
+@pytest.mark.parametrize("case", ["many_to_many-gru", "bidirectional-simple_rnn-validation",
+                                  "encoder_decoder-lstm-validation"])
+def test_members_of_different_units_share_one_population_and_equal_their_own_runs(case):
+    """Units 1 to 6 train at the widest one's bucket (8), the narrower members' extra units held
+    at zero: each still equals its own run, and its weights come back at its own units."""
+    from lstm_core import population
+
+    configs = [config.replace(units=units) for config, units in zip(_population(case), (1, 2, 3, 5, 6))]
+    population._cache.clear()
+    results = train_many(configs, build_models=True)
+    assert len(population._cache) == 1  # one compile for every units value
+    (compiled,) = population._cache.values()
+    assert compiled.width == 8
+    for result, config in zip(results, configs):
+        alone = lstm_core.train(config)
+        _assert_same(result, alone)
+        own_shapes = [tuple(v.shape) for v in lstm_core.build_model(config).trainable_variables]
+        for snapshot in result.snapshots:
+            assert [w.shape for w in snapshot.weights] == own_shapes
+        np.testing.assert_allclose(result.snapshots[0].weights[0], alone.snapshots[0].weights[0], rtol=0, atol=0)
+        for mine, theirs in zip(result.snapshots[-1].weights, alone.snapshots[-1].weights):
+            np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-4)
+        predicted = result.model.predict(result.data.X, verbose=0).reshape(-1)
+        np.testing.assert_allclose(predicted, result.predictions, rtol=0, atol=1e-5)
+
+
 def test_configs_of_different_shapes_are_refused():
     configs = _population("many_to_many-gru")
-    with pytest.raises(ValueError, match=r"one shape.*units 3 vs 4"):
-        train_many([configs[0], configs[1].replace(units=4)])
-    with pytest.raises(ValueError, match=r"topology 'many_to_many' vs 'stacked'"):
+    with pytest.raises(ValueError, match=r"one shape.*topology 'many_to_many' vs 'stacked'"):
         train_many([configs[0], configs[1].replace(topology="stacked")])
+    with pytest.raises(ValueError, match=r"cell 'gru' vs 'lstm'"):
+        train_many([configs[0], configs[1].replace(cell="lstm", units=4)])
 
 
 def test_two_threads_at_once_give_the_same_results():
