@@ -354,6 +354,7 @@ class _PopState:
     iterations: object
     dead: object  # [P] bool: a non-finite loss stopped this member
     epochs_done: int
+    initial: tuple = ()  # per member, its own initial weights (its units wide)
 
 
 class _CompiledPopulation:
@@ -523,13 +524,15 @@ class _CompiledPopulation:
         import tensorflow as tf
 
         # Idle padding members repeat a member: its weights are drawn once.
-        drawn = {}
+        own = {}
         for member in members:
             key = (member.config.seed, member.config.units)
-            if key not in drawn:
-                drawn[key] = self.padded(_own_initial_weights(member.config), member.config.units)
-        per_member = [drawn[(member.config.seed, member.config.units)] for member in members]
-        params = [tf.constant(np.stack(weights)) for weights in zip(*per_member)]
+            if key not in own:
+                own[key] = _own_initial_weights(member.config)
+        initial = tuple(own[(member.config.seed, member.config.units)] for member in members)
+        params = [tf.constant(np.stack(weights))
+                  for weights in zip(*(self.padded(weights, member.config.units)
+                                       for weights, member in zip(initial, members)))]
         return _PopState(
             params=params,
             moments=[tf.zeros_like(p) for p in params],
@@ -538,6 +541,7 @@ class _CompiledPopulation:
             iterations=tf.constant(0.0),
             dead=tf.zeros([self.population], tf.bool),
             epochs_done=0,
+            initial=initial,
         )
 
     def run(self, state: _PopState, members: list["_Member"], num_epochs: int, data: engine._Tensors):
@@ -558,7 +562,7 @@ class _CompiledPopulation:
             losses = losses.numpy()[:num_epochs]
             val_losses = val_losses.numpy()[:num_epochs]
         new_state = _PopState(list(params), list(moments), list(velocities), list(previous_start), iterations,
-                              dead, state.epochs_done + num_epochs)
+                              dead, state.epochs_done + num_epochs, state.initial)
         return new_state, losses, val_losses
 
     def predict(self, state: _PopState, data: engine._Tensors) -> tuple[np.ndarray, np.ndarray]:
@@ -753,7 +757,7 @@ def train_many(configs: Sequence[ExperimentConfig], callbacks=None,
         weights = compiled.own([p[member] for p in final], config.config)
         # A member stopped by a non-finite loss keeps the weights after done-1 epochs (as train).
         last_epoch = max(done - 1, 0) if stopped[member] else done
-        snapshots = (Snapshot(0, tuple(_own_initial_weights(config.config))),)
+        snapshots = (Snapshot(0, tuple(state.initial[member])),)
         if last_epoch > 0:
             snapshots += (Snapshot(last_epoch, weights),)
         model = None
