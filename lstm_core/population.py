@@ -587,6 +587,7 @@ _cache: "collections.OrderedDict[tuple, _CompiledPopulation]" = collections.Orde
 def _compiled_for(configs: Sequence[ExperimentConfig], population: int) -> _CompiledPopulation:
     """The compiled population for configs of one shape but their units, at the width that holds
     the widest (its bucket of engine.UNIT_BUCKETS), for `population` members."""
+    engine._install_log_filter()  # one tf.function per shape: no "retracing" warnings in the log
     width = padded_units(max(config.units for config in configs))
     shaped = configs[0].replace(units=width, epochs=1)
     return engine.get_or_compile(_cache, (shaped.shape_key, population),

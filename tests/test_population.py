@@ -160,3 +160,18 @@ def test_the_batched_matmul_route_equals_the_broadcast_one(monkeypatch):
     configs = _population("bidirectional-simple_rnn-validation")[:3]
     for result, config in zip(train_many(configs), configs):
         _assert_same(result, lstm_core.train(config))
+
+
+def test_training_a_population_first_keeps_retracing_warnings_out_of_the_log():
+    """One tf.function per shape is by design; a server whose first run is the Landscape's
+    must not log TensorFlow's "frequent retracing" warning for it (engine's filter)."""
+    import tensorflow as tf
+
+    from lstm_core import engine
+
+    logger = tf.get_logger()
+    for installed in [f for f in logger.filters if isinstance(f, engine._RetracingWarningFilter)]:
+        logger.removeFilter(installed)
+    engine._install_log_filter.cache_clear()
+    train_many(_population("many_to_many-gru")[:1])
+    assert any(isinstance(f, engine._RetracingWarningFilter) for f in logger.filters)
