@@ -188,15 +188,7 @@ def prediction_figure(
         go.Scatter(x=positions, y=np.asarray(predictions, dtype=np.float64), mode="lines+markers",
                    name="prediction", line={"color": color}, marker={"size": 9, "symbol": "x"})
     )
-    figure.update_layout(
-        title=title,
-        xaxis_title="position in the sequence",
-        yaxis_title="value",
-        height=height,
-        margin={"l": 50, "r": 20, "t": 65, "b": 45},
-        legend={"orientation": "h", "y": -0.25},
-        xaxis={"dtick": 1 if len(targets) <= 20 else None},
-    )
+    _sequence_layout(figure, title, height, len(targets))
     if y_range is not None:
         figure.update_yaxes(range=list(y_range))
     return figure
@@ -212,6 +204,11 @@ def task_figure(inputs: np.ndarray, targets: np.ndarray, title: str = "The task"
     figure.add_trace(go.Scatter(x=np.arange(len(targets)), y=np.asarray(targets, dtype=np.float64),
                                 mode="lines+markers", name="target", line={"color": TARGET_COLOR, "dash": "dash"},
                                 marker={"size": 9}))
+    return _sequence_layout(figure, title, height, max(len(inputs), len(targets)))
+
+
+def _sequence_layout(figure: go.Figure, title: str, height: int, positions: int) -> go.Figure:
+    """Values per position in the sequence: the layout of the prediction and task figures."""
     figure.update_layout(
         title=title,
         xaxis_title="position in the sequence",
@@ -219,7 +216,7 @@ def task_figure(inputs: np.ndarray, targets: np.ndarray, title: str = "The task"
         height=height,
         margin={"l": 50, "r": 20, "t": 65, "b": 45},
         legend={"orientation": "h", "y": -0.25},
-        xaxis={"dtick": 1 if max(len(inputs), len(targets)) <= 20 else None},
+        xaxis={"dtick": 1 if positions <= 20 else None},
     )
     return figure
 
