@@ -5,29 +5,30 @@ the one place where values are checked and clamped → the widgets and the URL. 
 inputs have no min/max of their own, so that a typed 51 reaches `resolve`, which keeps 50 and
 says so, instead of a red box that silently keeps the old value.
 
-The URL: a page writes its settings there after every run. Streamlit pushes a browser history
-entry for each change; when the browser comes back with other parameters than the ones this
-session last wrote (Back, Forward, an edited address), the page loads them, so Back restores
-the previous settings. A run that a press or a change of one of the page's widgets started is
-the user's action, never a navigation: the browser sends the address it shows, which may be the
-one before the page's last write (a click right after typing a number, on a busy server).
-Buttons and widgets outside the URL's settings mark their runs with `user_acted`.
+The URL: a page writes its settings there after every run, and Streamlit pushes a browser
+history entry for each change. The page loads the URL's parameters on its first visit (a shared
+link), on arriving from another page with parameters (`st.switch_page(..., query_params=...)`:
+a landscape cell opening its run), and when the browser goes Back or Forward, so Back restores
+the previous settings. Any other run keeps the session's settings, whatever address it carries: the browser sends the one
+it shows, which after a click made right after a change (a busy server) is still the one from
+before the page's last write, and taking it for Back silently undid the change.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import lstm_core
 from lstm_core import CELLS, FIELDS, TASKS, TOPOLOGIES
 
 _SAVED = "saved:"
 _WRITTEN = "url:"
-_ACTION = "action:pending"  # set by a widget's callback, before the run it starts
-_ACTED = "action:this_run"  # whether this script run was started by such a widget
+_LAST_PAGE = "page:last"  # the page of the session's previous script run
+_ARRIVED = "page:arrived"  # whether this script run's page differs from it
 # The registries whose keys a choice field holds, for their labels.
 _REGISTRIES = {"task": TASKS, "topology": TOPOLOGIES, "cell": CELLS}
 # Multiplicative steps for a log-scale field (the learning rate): 1, 2, 5 per decade.
@@ -56,36 +57,33 @@ def previous(key: str, default: Any = None) -> Any:
     return st.session_state.get(_SAVED + key, default)
 
 
-def user_acted(then: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:
-    """A widget callback (`on_click=controls.user_acted`, or `args=(its_own_callback, ...)`):
-    the run it starts is the user's action, so `new_url_params` does not take the browser's
-    address, possibly older than the page's last write, for a Back."""
-    st.session_state[_ACTION] = True
-    if then is not None:
-        then(*args, **kwargs)
+def note_page(name: str) -> None:
+    """At the start of every page's script run (app.shell): whether it arrives from another page."""
+    st.session_state[_ARRIVED] = st.session_state.get(_LAST_PAGE) != name
+    st.session_state[_LAST_PAGE] = name
 
 
-def begin_run() -> None:
-    """At the start of every page's script run: note whether a `user_acted` widget started it."""
-    st.session_state[_ACTED] = st.session_state.pop(_ACTION, False)
+def history_navigation() -> bool:
+    """Whether this script run is the browser's Back or Forward (its `popstate`).
 
-
-def new_url_params(page: str, keys: Iterable[str]) -> dict[str, str] | None:
-    """The URL's parameters when this session has not applied them yet: the page's first visit,
-    or the browser came back with other ones (Back, Forward, an edited address). Else None.
-
-    Call it before `persist`. A run in which a control of `keys` changed is the user's edit,
-    whatever the query says (the browser may send the query of before the last change, when
-    the page has not yet shown it), and so is a run started by a `user_acted` button or widget;
-    a switch of page drops the parameters, and an empty query changes nothing either.
+    Streamlit 1.67's frontend flags such reruns (`ScriptRunContext.is_history_navigation`, not
+    a public API: tests/test_controls.py fails if a new version drops it); a click, a widget
+    change or a timer never sets it.
     """
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.is_history_navigation)
+
+
+def new_url_params(page: str) -> dict[str, str] | None:
+    """The URL's parameters when the page is to apply them: on its first visit in this session,
+    or other ones than the page last wrote when this run arrives from another page or the
+    browser went Back or Forward (an empty query changes nothing: a switch of page by the
+    navigation drops the parameters). Else None: the session's own settings stand."""
     incoming = st.query_params.to_dict()
     written = st.session_state.get(_WRITTEN + page)
     if written is None:
         return incoming
-    edited = any(key in st.session_state and _SAVED + key in st.session_state
-                 and st.session_state[key] != st.session_state[_SAVED + key] for key in keys)
-    if incoming and incoming != written and not edited and not st.session_state.get(_ACTED, False):
+    if incoming and incoming != written and (st.session_state.get(_ARRIVED, False) or history_navigation()):
         return incoming
     return None
 

@@ -56,7 +56,7 @@ def page(draw: Callable[[], None], name: str) -> None:
 
         dashboard.main()
         return
-    controls.begin_run()
+    controls.note_page(name)
     runs.note_page_visit(name)
     guarded(draw, name)
 

@@ -59,7 +59,7 @@ def _task_changed() -> None:
 
 def settings() -> tuple[compare.CompareSettings, list[ExperimentConfig], list[str]]:
     """The comparison the controls (or a new URL) describe, validated, with its messages."""
-    from_url = controls.new_url_params(PAGE, CONTROLS)
+    from_url = controls.new_url_params(PAGE)
     controls.persist(*CONTROLS)
     if from_url is not None:
         chosen, configs, messages = compare.resolve_settings(from_url, source="URL parameter")
@@ -92,7 +92,7 @@ def settings() -> tuple[compare.CompareSettings, list[ExperimentConfig], list[st
         st.select_slider("Loss threshold", compare.THRESHOLDS, format_func=lambda value: f"{value:g}",
                          key="compare_threshold",
                          help="The table shows the first epoch at which each loss fell below this value.")
-        st.toggle("Log-scale loss", key="compare_log_scale", on_change=controls.user_acted)
+        st.toggle("Log-scale loss", key="compare_log_scale")
     controls.persist(*CONTROLS)
     controls.write_url(PAGE, chosen.to_query_params())
     return chosen, configs, messages
@@ -275,9 +275,9 @@ def draw_robustness(configs: list[ExperimentConfig], stop_pressed: bool) -> None
     # No min/max on the widget: a typed 500 becomes 100 with a message, not a silent red box.
     count, message = robustness.seed_count(st.session_state.get("compare_seed_count", robustness.DEFAULT_SEEDS))
     st.session_state["compare_seed_count"] = count
-    columns[0].number_input("Seeds per topology", step=1, key="compare_seed_count", on_change=controls.user_acted,
+    columns[0].number_input("Seeds per topology", step=1, key="compare_seed_count",
                             help=f"{robustness.MIN_SEEDS} to {robustness.MAX_SEEDS}.")
-    pressed = columns[1].button(f"Run {count} seeds", key="compare_run_seeds", disabled=not configs, on_click=controls.user_acted,
+    pressed = columns[1].button(f"Run {count} seeds", key="compare_run_seeds", disabled=not configs,
                                 width="stretch", help="Stop (above) ends it after the topology in progress.")
     if message:
         st.warning(message, icon="✏️")
@@ -347,7 +347,7 @@ def draw_seed_results(summaries: list[robustness.SeedSummary], results: list) ->
     by_seed = {(r.config.topology, r.config.seed): r for r in results}
     choices = [(s.topology, which, seed) for s in summaries
                for which, seed in (("best", s.best_seed), ("worst", s.worst_seed))]
-    shown = st.selectbox("Show the predictions of", choices, key="compare_seed_shown", on_change=controls.user_acted,
+    shown = st.selectbox("Show the predictions of", choices, key="compare_seed_shown",
                          format_func=lambda c: f"{TOPOLOGIES[c[0]].glyph} {TOPOLOGIES[c[0]].label}: {c[1]} seed ({c[2]})")
     if shown is None or (shown[0], shown[2]) not in by_seed:
         return
@@ -439,11 +439,11 @@ def compare_page() -> None:
     extra = st.session_state.get("compare_extra")
     buttons = st.columns([1, 1, 2])
     train_pressed = buttons[0].button("Train all", type="primary", width="stretch", key="compare_train",
-                                      disabled=not configs, on_click=controls.user_acted)
-    stop_pressed = buttons[1].button("Stop", width="stretch", key="compare_stop", on_click=controls.user_acted,
+                                      disabled=not configs)
+    stop_pressed = buttons[1].button("Stop", width="stretch", key="compare_stop",
                                      help="Stop after the current epoch, keeping what finished.")
     already_added = extra is not None and main_result is not None and extra.result is main_result
-    add_pressed = buttons[2].button("Add the Explorer's last run", width="stretch", key="compare_add_main", on_click=controls.user_acted,
+    add_pressed = buttons[2].button("Add the Explorer's last run", width="stretch", key="compare_add_main",
                                     disabled=main_result is None or already_added)
     if add_pressed and main_result is not None:
         st.session_state["compare_extra"] = compare.entry_from_result(main_result, color=MAIN_PAGE_COLOR)

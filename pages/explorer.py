@@ -90,7 +90,7 @@ def draw_task_story(config: ExperimentConfig) -> None:
     task = TASKS[config.task]
     st.caption(f"**{task.summary}.** {task.explanation}")
     if task.suggestion and task.suggestion in TASKS:
-        st.button(f"Try next: {TASKS[task.suggestion].label}", on_click=controls.user_acted, args=(_go_to_task, task.suggestion),
+        st.button(f"Try next: {TASKS[task.suggestion].label}", on_click=_go_to_task, args=(task.suggestion,),
                   width="stretch", key="suggested_task",
                   help="Switch to the task the explanation points to (its own settings).")
 
@@ -128,20 +128,18 @@ def _load_csv(upload, column: str | None) -> None:
 
 def draw_csv_upload() -> None:
     """A CSV file as the custom sequence: one numeric column (a choice when there are several)."""
-    st.file_uploader("…or a column of a CSV file", type=["csv"], key="custom_csv", on_change=controls.user_acted,
-                     args=(_csv_uploaded,),
+    st.file_uploader("…or a column of a CSV file", type=["csv"], key="custom_csv", on_change=_csv_uploaded,
                      help=f"A CSV file of at most {CSV_MAX_BYTES:,} bytes; its first numeric column is used.")
     columns = st.session_state.get("custom_csv_columns") or []
     if len(columns) > 1:
-        st.selectbox("Column", columns, key="custom_csv_column", on_change=controls.user_acted,
-                     args=(_csv_column_chosen,))
+        st.selectbox("Column", columns, key="custom_csv_column", on_change=_csv_column_chosen)
     message = st.session_state.get("custom_csv_message")
     if message:
         st.error(message, icon="⚠️")
 
 
 def sidebar() -> tuple[ExperimentConfig, list[str]]:
-    from_url = controls.new_url_params(PAGE, SETTINGS)
+    from_url = controls.new_url_params(PAGE)
     controls.persist(*SETTINGS, *DISPLAY)
     config, messages = _resolved_settings(from_url)
     limits = field_limits(config)
@@ -162,13 +160,13 @@ def sidebar() -> tuple[ExperimentConfig, list[str]]:
                     st.caption(f"**On this task:** {note}")
             if name == "custom_values":
                 draw_csv_upload()
-        st.button("Tutorial settings" if config.task == "echo" else "Task defaults", on_click=controls.user_acted, args=(_tutorial_settings,),
+        st.button("Tutorial settings" if config.task == "echo" else "Task defaults", on_click=_tutorial_settings,
                   width="stretch", help="The task's own settings (for the echo: the tutorial's) for this topology.")
         st.header("Display")
         st.session_state.setdefault("log_scale", True)
         st.session_state.setdefault("show_table", True)
-        st.toggle("Log-scale loss", key="log_scale", on_change=controls.user_acted)
-        st.toggle("Show the prediction table", key="show_table", on_change=controls.user_acted)
+        st.toggle("Log-scale loss", key="log_scale")
+        st.toggle("Show the prediction table", key="show_table")
     controls.persist(*SETTINGS, *DISPLAY)
     controls.write_url(PAGE, config.to_query_params())
     return config, messages
@@ -269,7 +267,6 @@ def draw_result(result, config: ExperimentConfig, handle, progress_slot, chart_s
     if count > 1:
         what = "held-out" if shown_split(result) == "validation" else "training"
         picker_slot.selectbox(f"Show {what} sequence", list(range(count)), key="shown_sequence",
-                              on_change=controls.user_acted,
                               format_func=lambda index: f"{index + 1} of {count}",
                               help="Which sequence the prediction chart shows (held-out: never trained on).")
     progress_slot.progress(result.epochs_completed / result.config.epochs,
@@ -335,10 +332,10 @@ def draw_replay_controls(result) -> bool:
     if len(result.snapshots) < 2:
         return False
     speed, button = st.columns([3, 1], vertical_alignment="bottom")
-    speed.radio("Replay speed (the whole run)", list(REPLAY_SPEEDS), key="replay_speed", horizontal=True, on_change=controls.user_acted,
+    speed.radio("Replay speed (the whole run)", list(REPLAY_SPEEDS), key="replay_speed", horizontal=True,
                 help="Play the run back: its real loss history and the predictions of the weights kept "
                      "at up to 50 epochs. Any control, or Stop, ends the replay.")
-    return button.button("▶ Replay the run", width="stretch", key="replay", on_click=controls.user_acted)
+    return button.button("▶ Replay the run", width="stretch", key="replay")
 
 
 def replay(result, figure, prediction, progress_slot, chart_slot, prediction_slot) -> None:
@@ -460,8 +457,8 @@ def explorer_page() -> None:
     config, messages = sidebar()
     controls.show_messages(st.session_state.get("url_messages", []) + messages)
     buttons = st.columns([1, 1, 4])
-    train_pressed = buttons[0].button("Train", type="primary", width="stretch", on_click=controls.user_acted)
-    stop_pressed = buttons[1].button("Stop", width="stretch", on_click=controls.user_acted, help="Stop after the current epoch, keeping the partial run.")
+    train_pressed = buttons[0].button("Train", type="primary", width="stretch")
+    stop_pressed = buttons[1].button("Stop", width="stretch", help="Stop after the current epoch, keeping the partial run.")
     buttons[2].caption(TASKS[config.task].summary)
     handle = runs.settle(PAGE, stop_pressed)
     if handle is not None and handle.results:

@@ -42,7 +42,7 @@ def _control_values() -> dict:
 
 def settings() -> tuple[landscape.LandscapeSettings, list[str]]:
     """The grid the controls (or a new URL) describe, validated, with its messages."""
-    from_url = controls.new_url_params(PAGE, CONTROLS)
+    from_url = controls.new_url_params(PAGE)
     controls.persist(*CONTROLS)
     if from_url is not None:
         chosen, messages = landscape.resolve_settings(from_url, source="URL parameter")
@@ -148,7 +148,7 @@ def draw_grid(grid: landscape.Landscape, chosen: landscape.LandscapeSettings, ch
         if st.session_state.get("landscape_epoch_of") != settings:
             st.session_state["landscape_epoch"] = settings.epochs
             st.session_state["landscape_epoch_of"] = settings
-        epoch = st.slider("Show the grid after epoch", 1, settings.epochs, key="landscape_epoch", on_change=controls.user_acted,
+        epoch = st.slider("Show the grid after epoch", 1, settings.epochs, key="landscape_epoch",
                           help="Every run keeps its loss at every epoch: moving this retrains nothing.")
     figure = landscape.landscape_figure(grid, epoch)
     if stale:
@@ -182,9 +182,8 @@ def landscape_page() -> None:
     resumable = grid is not None and grid.settings == chosen and not grid.complete
     buttons = st.columns([1, 1, 2])
     train_pressed = buttons[0].button("Continue the grid" if resumable else "Train grid", type="primary",
-                                      width="stretch", key="landscape_train", disabled=not chosen.topologies,
-                                      on_click=controls.user_acted)
-    stop_pressed = buttons[1].button("Stop", width="stretch", key="landscape_stop", on_click=controls.user_acted,
+                                      width="stretch", key="landscape_train", disabled=not chosen.topologies)
+    stop_pressed = buttons[1].button("Stop", width="stretch", key="landscape_stop",
                                      help="Stop now: the finished cells are kept; Continue trains the rest (the topology in progress again).")
     handle = runs.settle(PAGE, stop_pressed)
     progress_slot = st.empty()

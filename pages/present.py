@@ -127,7 +127,7 @@ def draw_result(preset: Preset, results, loss_slot, prediction_slots) -> None:
 def preset_from_url() -> list[str]:
     """A link's `preset=` (a teacher putting the class on one story): chosen, not trained yet;
     an unknown one gets a message."""
-    incoming = controls.new_url_params(PAGE, ())
+    incoming = controls.new_url_params(PAGE)
     key = (incoming or {}).get("preset")
     if key is None:
         return []
@@ -147,8 +147,7 @@ def presenter_page() -> None:
     pressed = st.session_state.pop(PRESSED_KEY, None)
     columns = st.columns([1] * len(PRESETS) + [1.1], vertical_alignment="center")
     for column, preset in zip(columns, PRESETS.values()):
-        column.button(preset.label, key=f"present_{preset.key}", width="stretch", on_click=controls.user_acted,
-                      args=(choose, preset.key),
+        column.button(preset.label, key=f"present_{preset.key}", width="stretch", on_click=choose, args=(preset.key,),
                       type="primary" if preset.key == chosen else "secondary")
     if not columns[-1].toggle("Presenter mode", value=True, key="present_mode"):
         st.switch_page(LEAVE_TO)

@@ -7,6 +7,7 @@ import pytest
 
 import lstm_core
 from lstm_core import TOPOLOGIES, ExperimentConfig, engine
+from app import controls
 from tests import faults
 from tests.pagetools import app, click, figure_titled, figures, traces, url_params
 
@@ -121,19 +122,28 @@ def test_settings_from_the_url_are_restored_and_kept_in_the_url():
                                         learning_rate=0.01, seed=3)
 
 
-def test_new_url_parameters_after_the_first_run_are_loaded_as_back_does():
+def back(at, monkeypatch, **query):
+    """Run `at` as the browser's Back does: an older address, flagged as history navigation."""
+    monkeypatch.setattr(controls, "history_navigation", lambda: True)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    monkeypatch.setattr(controls, "history_navigation", lambda: False)
+    return at
+
+
+def test_new_url_parameters_after_the_first_run_are_loaded_as_back_does(monkeypatch):
     """Back/Forward come back with an older address: the page must take its settings again."""
     at = app({"units": "9"}).run()
     at.sidebar.number_input(key="units").set_value(12).run()
     assert url_params(at)["units"] == "12"
-    at.query_params["units"] = "9"  # what the browser sends after Back
-    at.run()
+    back(at, monkeypatch, units="9")
     assert at.sidebar.number_input(key="units").value == 9
     at.sidebar.number_input(key="seed").set_value(4).run()  # a later change keeps the restored value
     assert at.sidebar.number_input(key="units").value == 9 and url_params(at)["seed"] == "4"
 
 
-def test_a_press_with_the_address_of_before_the_last_change_keeps_the_change():
+def test_a_press_with_the_address_of_before_the_last_change_keeps_the_change(monkeypatch):
     """Train pressed right after a change, before the browser shows the new address (a busy
     server): the browser sends the older address, which must not undo the change as Back does."""
     at = app({"epochs": "40"}).run()
@@ -147,9 +157,8 @@ def test_a_press_with_the_address_of_before_the_last_change_keeps_the_change():
     assert at.sidebar.number_input(key="epochs").value == 30
     assert len(traces(figure_titled(at, "Training loss"))[TOPOLOGIES["one_to_one"].label][1]) == 30
     assert url_params(at)["epochs"] == "30"  # the address is put right again
-    # A press marks only its own run: Back afterwards still restores.
-    at.query_params["epochs"] = "40"
-    at.run()
+    # Back afterwards still restores.
+    back(at, monkeypatch, epochs="40")
     assert at.sidebar.number_input(key="epochs").value == 40
 
 
