@@ -619,6 +619,7 @@ def get_or_compile(cache: "collections.OrderedDict", key, compile_it, limit: int
 
 @functools.lru_cache(maxsize=1)
 def _install_log_filter() -> None:
+    backend.load()  # TensorFlow's import with the environment and lock of lstm_core.backend
     import tensorflow as tf
 
     tf.get_logger().addFilter(_RetracingWarningFilter())

@@ -197,7 +197,8 @@ def resolve_settings(values: Mapping[str, Any], source: str = "URL parameter") -
 
 
 def columns(settings: LandscapeSettings) -> list[tuple[str, int, list[ExperimentConfig]]]:
-    """(topology, units, one config per learning rate): the groups that share a compiled shape."""
+    """(topology, units, one config per learning rate): the grid's columns, in order (a topology's
+    columns train together: `train_columns`)."""
     return [(topology, units, [settings.config(topology, units, rate) for rate in settings.learning_rates])
             for topology in settings.topologies for units in settings.units]
 

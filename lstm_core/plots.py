@@ -195,8 +195,8 @@ def prediction_figure(
 
 
 def task_figure(inputs: np.ndarray, targets: np.ndarray, title: str = "The task", height: int = 340) -> go.Figure:
-    """A sequence's input and the target the network must output for it, per position (before
-    any training: what is to be learned, and the chart the predictions are added to)."""
+    """A sequence's input and the target the network must output for it, per position: what is
+    to be learned, drawn before any training (the prediction figure takes its place after)."""
     figure = go.Figure()
     figure.add_trace(go.Scatter(x=np.arange(len(inputs)), y=np.asarray(inputs, dtype=np.float64),
                                 mode="lines+markers", name="input", line={"color": INPUT_COLOR},

@@ -127,7 +127,7 @@ def _initial_weights(sources: list, shapes: list, seed: int) -> list[np.ndarray]
     weights = []
     for source, shape in zip(sources, shapes):
         if isinstance(source, np.ndarray):
-            weights.append(source)
+            weights.append(source.copy())  # the cached layout's array stays the cache's
         else:
             method, count = source
             initializer = getattr(_SeedAt(seed, count), method)()

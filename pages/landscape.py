@@ -86,7 +86,7 @@ def progress_text(grid: landscape.Landscape, column: str = "") -> str:
 
 def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot, chart_slot) -> None:
     """Train the grid's missing cells, one topology at a time (one population each), redrawing
-    after each; finished cells stay in `grid`."""
+    after each topology; finished cells stay in `grid`."""
     settings = grid.settings
     per_column = len(settings.learning_rates)
     todo = landscape.pending_groups(settings, skip=grid.has_column)
@@ -108,12 +108,15 @@ def train_grid(handle: runs.RunHandle, grid: landscape.Landscape, progress_slot,
                                text=progress_text(grid, " · preparing (each new shape compiles first)…"))
         for topology, units, results in landscape.train_columns(settings, skip=grid.has_column,
                                                                 progress=show_progress):
+            # A topology's columns arrive together: all are kept before the page is redrawn once
+            # (a Stop arrives at the next st.* call, and must not drop finished columns).
             grid.add(topology, units, results)
             handle.record((topology, units))
             state["columns"] += 1
-            if state["columns"] == len(todo[state["index"]][1]):  # the topology's last column
-                state["index"] += 1
-                state["columns"] = 0
+            if state["columns"] < len(todo[state["index"]][1]):
+                continue
+            state["index"] += 1  # the topology's last column
+            state["columns"] = 0
             state["draws"] += 1
             progress_slot.progress(grid.done / settings.size, text=progress_text(grid))
             figure = landscape.landscape_figure(grid)

@@ -78,6 +78,7 @@ def test_train_all_pressed_with_the_address_of_before_the_last_change_keeps_the_
     assert {name: len(losses) for name, losses in curves(at).items()} == {TOPOLOGIES["many_to_one"].label: 7}
     assert url_params(at)["epochs"] == "7"
 
+
 def test_page_loads_with_every_topology_chosen_and_explained():
     at = compare_page()
     assert not at.error
