@@ -12,16 +12,30 @@ import numpy as np
 import streamlit as st
 
 import lstm_core
-from app import shell
+from app import controls, shell
 from lstm_core import TOPOLOGIES, lessons, plots
 
 PAGE = "lessons"
 RESULT_KEY = "lessons_result"
+POSITION_KEY = "lessons_position"
 
 
 def _go_to(lesson_key: str, step: int) -> None:
-    st.query_params["lesson"] = lesson_key
-    st.query_params["step"] = str(step + 1)
+    """Make (lesson, step from 0) the session's position, and show it in the URL."""
+    st.session_state[POSITION_KEY] = (lesson_key, step)
+    controls.write_url(PAGE, {"lesson": lesson_key, "step": str(step + 1)})
+
+
+def current_position() -> tuple[str, int, list[str]]:
+    """(lesson key, step from 0, messages): the URL's on a first visit, on arriving from another
+    page and on Back/Forward (a teacher's link puts a class on one step); else the session's, so
+    that a press sent with an address older than the page's last write keeps its step."""
+    incoming = controls.new_url_params(PAGE)
+    stored = st.session_state.get(POSITION_KEY)
+    if incoming is None and stored is not None:
+        return (*stored, [])
+    query = incoming if incoming is not None else st.query_params.to_dict()
+    return lessons.locate(query.get("lesson"), query.get("step"))
 
 
 def draw_navigation(lesson: lessons.Lesson, step: int) -> None:
@@ -64,7 +78,7 @@ def draw_result(step: lessons.Step, result, choice: str | None) -> None:
 
 
 def lessons_page() -> None:
-    lesson_key, step_index, messages = lessons.locate(st.query_params.get("lesson"), st.query_params.get("step"))
+    lesson_key, step_index, messages = current_position()
     st.title("🎓 Lessons")
     for message in messages:
         st.warning(message, icon="⚠️")

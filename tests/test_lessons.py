@@ -122,3 +122,25 @@ def test_next_step_moves_the_url():
     at.run()
     assert at.query_params["step"] in ("2", ["2"]) and "Step 2 of 4" in at.subheader[0].value
 
+
+
+def test_a_press_with_the_address_of_the_previous_step_stays_on_its_step(monkeypatch):
+    """Train and reveal pressed before the browser shows the new step's address (a busy server)
+    sends the previous step's: the page must stay on its step, and Back still goes back."""
+    from app import controls
+
+    at = lessons_page({"lesson": "memory", "step": "1"})
+    next(b for b in at.button if b.label.startswith("Next")).click()
+    at.run()
+    assert "Step 2 of 4" in at.subheader[0].value
+    at.query_params["step"] = "1"  # what the browser still shows
+    next(b for b in at.button if b.label == "Train and reveal").click()
+    at.run()
+    assert not at.exception
+    assert "Step 2 of 4" in at.subheader[0].value
+    assert at.session_state["lessons_result"][0] == ("memory", 1)  # step 2's run was trained
+    assert at.query_params["step"] in ("2", ["2"])
+    monkeypatch.setattr(controls, "history_navigation", lambda: True)  # Back
+    at.query_params["step"] = "1"
+    at.run()
+    assert "Step 1 of 4" in at.subheader[0].value
