@@ -74,8 +74,12 @@ def failure_message(exc: BaseException, what: str) -> str:
     """What a learner reads when something fails: the kind of error and what to try, no paths.
 
     The exception's own text may hold server file paths and source lines (TensorFlow's do), so
-    it never reaches the page; the server log has it.
+    it never reaches the page; the server log has it. An exception with a `page_text` (written
+    for the page, e.g. lstm_core.engine.ShapeLimitReached) is shown as it is.
     """
+    page_text = getattr(exc, "page_text", None)
+    if isinstance(page_text, str) and page_text:
+        return page_text
     return (
         f"Something went wrong in {what} ({type(exc).__name__}). Press the button again or change a "
         "setting; if it keeps happening, tell whoever runs the server (its log has the details)."

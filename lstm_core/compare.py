@@ -290,7 +290,11 @@ def train_entry(config: ExperimentConfig, callbacks: Sequence = ()) -> Compariso
 
 
 def failure_text(exc: BaseException) -> str:
-    """A failed run in plain words: the kind of error, never its message (paths, source lines)."""
+    """A failed run in plain words: the kind of error, never its message (paths, source lines),
+    unless the error carries a `page_text` written for the page (engine.ShapeLimitReached)."""
+    page_text = getattr(exc, "page_text", None)
+    if isinstance(page_text, str) and page_text:
+        return page_text.rstrip(".")
     return f"training raised {type(exc).__name__} (details in the server log)"
 
 

@@ -51,6 +51,13 @@ UNIT_BUCKETS = (2, 4, 5, 8, 12, 16, 24, 32, 48, 64)
 # above 8 a padded run does at most a third more steps.
 LENGTH_BUCKETS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 50)
 
+# XLA never frees a compiled program, and each keeps ~100-250 of the process's memory mappings
+# here (its code in pieces; benchmarks/bench_memory.py): past Linux's vm.max_map_count (65,530 by
+# default) the next compile or run crashes the whole server (a segmentation fault, seen after
+# ~270 shapes in one test process). Beyond this share of the limit, new shapes are refused with
+# a message instead; the shapes already compiled still train.
+MAX_MAP_SHARE = 0.85
+
 # Weight snapshots kept per run, spread over its epochs, for replaying how it learned; fewer
 # when the model is big, so that one result never holds more than SNAPSHOT_FLOATS numbers.
 MAX_SNAPSHOTS = 50
@@ -591,6 +598,33 @@ def _compiled_for(config: ExperimentConfig) -> _CompiledShape:
     return get_or_compile(_cache, compiled_key(config), lambda: _CompiledShape(config), MAX_CACHED_SHAPES)
 
 
+class ShapeLimitReached(RuntimeError):
+    """This process may compile no more new shapes (see MAX_MAP_SHARE). `page_text` says so
+    for a learner; the pages show it as it is."""
+
+    page_text = ("This server has compiled so many different network shapes that it is close to its "
+                 "operating system's limit, so it trains no new shape (settings it has trained before "
+                 "still work: try the tutorial's). Whoever runs the server can restart it, or raise "
+                 "vm.max_map_count.")
+
+
+def _mappings() -> tuple[int, int] | None:
+    """(memory mappings this process holds, the kernel's limit), or None where /proc cannot say."""
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            used = sum(1 for _ in maps)
+        with open("/proc/sys/vm/max_map_count") as limit:
+            return used, int(limit.read())
+    except (OSError, ValueError):
+        return None
+
+
+def room_to_compile() -> bool:
+    """Whether a new shape may be compiled in this process (see MAX_MAP_SHARE)."""
+    found = _mappings()
+    return found is None or found[0] < MAX_MAP_SHARE * found[1]
+
+
 def get_or_compile(cache: "collections.OrderedDict", key, compile_it, limit: int):
     """`cache[key]`, made by `compile_it()` on first use; beyond `limit` entries the least
     recently used is dropped. Shared by every compiled cache of the process (engine, population).
@@ -608,6 +642,8 @@ def get_or_compile(cache: "collections.OrderedDict", key, compile_it, limit: int
         with _cache_lock:
             compiled = cache.get(key)
         if compiled is None:
+            if not room_to_compile():
+                raise ShapeLimitReached(f"{_mappings()} memory mappings used: refusing to compile {key}")
             compiled = compile_it()
         with _cache_lock:
             cache[key] = compiled

@@ -54,7 +54,8 @@ def _room() -> bool:
     """Whether a compile ahead may start: the engine's cache has room, and the process's share is left."""
     from lstm_core import engine
 
-    return _attempts < MAX_AHEAD and len(engine.compiled_shapes()) < engine.MAX_CACHED_SHAPES
+    return (_attempts < MAX_AHEAD and len(engine.compiled_shapes()) < engine.MAX_CACHED_SHAPES
+            and engine.room_to_compile())
 
 
 def prefetch(configs: Iterable, source: str = "") -> None:

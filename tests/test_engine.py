@@ -648,3 +648,27 @@ def test_throttled_callback_draws_the_end_of_a_stopped_run():
     assert result.epochs_completed == 124
     assert [call[0] for call in drawings.calls] == [124]
     assert np.array_equal(drawings.calls[-1][2], result.losses.astype(np.float64))
+
+
+def test_near_the_memory_mapping_limit_new_shapes_are_refused_and_compiled_ones_still_train(monkeypatch):
+    """XLA never frees a program and each holds ~100-250 memory mappings: past vm.max_map_count
+    the process would crash. Near it, a new shape gets ShapeLimitReached (with a text for the
+    page), a compiled one trains, and nothing is compiled ahead."""
+    from lstm_core import prefetch
+
+    compiled = ExperimentConfig(topology="many_to_many", epochs=3)
+    engine.compile_shape(compiled)
+    used, limit = engine._mappings()
+    assert 0 < used < engine.MAX_MAP_SHARE * limit and engine.room_to_compile()
+    monkeypatch.setattr(engine, "_mappings", lambda: (int(limit * 0.9), limit))
+    assert not engine.room_to_compile()
+    new = compiled.replace(topology="stacked", cell="simple_rnn", units=41, sequence_length=13)
+    assert engine.compiled_key(new) not in engine.compiled_shapes()
+    with pytest.raises(engine.ShapeLimitReached) as refused:
+        lstm_core.train(new)
+    assert "restart" in refused.value.page_text
+    assert len(lstm_core.train(compiled).losses) == 3
+    assert not prefetch._room()
+    from app import shell
+
+    assert shell.failure_message(refused.value, "training") == engine.ShapeLimitReached.page_text
