@@ -36,8 +36,11 @@ MAX_CHUNK = 1024
 # ~10 times a second and a Stop is answered within a fraction of a second.
 FIRST_CHUNK = 16
 TARGET_CHUNK_SECONDS = 0.05
-# Compiled shapes kept (least recently used dropped first): bounds memory on a shared server.
-MAX_CACHED_SHAPES = 16
+# Compiled shapes kept (least recently used dropped first). Dropping one frees nothing of its
+# XLA program (see MAX_MAP_SHARE), and compiling it again costs another ~220 memory mappings
+# and its memory: a small cache made a long test process, or a busy server, recompile and leak
+# until it crashed. So every shape stays; MAX_MAP_SHARE is what bounds how many there are.
+MAX_CACHED_SHAPES = 512
 # A shape is compiled for the smallest of these widths that holds its units; the extra units
 # are zero and stay zero (see `_pad`), so units 6, 7 and 8 share one compiled function:
 # exploring units costs no compile within a bucket. Padding is not free (5 units run 8 wide

@@ -48,8 +48,9 @@ from lstm_core.topologies import TOPOLOGIES, SeededInitializers
 # for 20 seeds and then 25 pays one compile, not two.
 POPULATION_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
                       448, 512, 640, 768, 896, 1024)
-# Compiled (shape, population size) pairs kept, least recently used dropped first.
-MAX_CACHED = 32
+# Compiled (shape, population size) pairs kept, least recently used dropped first: all of them,
+# as in the engine (dropping one frees nothing of XLA's program; see engine.MAX_CACHED_SHAPES).
+MAX_CACHED = 512
 # With a progress callable or callbacks, chunks are sized to take about this long (the first is
 # FIRST_CHUNK epochs), so that a progress bar moves; without them one chunk runs everything.
 FIRST_CHUNK = engine.FIRST_CHUNK
