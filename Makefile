@@ -16,8 +16,12 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 run: $(BIN)/.installed  ## start the dashboard on http://localhost:$(PORT)
 	$(BIN)/python -m app.serve --server.port $(PORT)
 
+# The browser tests first, alone (they time what a learner waits for); then the rest in two
+# processes, a test file to each at a time: XLA never frees a compiled program, and one process
+# compiling every test's models ran out of memory mappings (vm.max_map_count) and crashed.
 test: $(BIN)/.installed  ## run every test (browser tests skip without chromium, unless CI=true)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/browser
+	$(BIN)/python -m pytest tests --ignore=tests/browser -n 2 --dist loadfile
 
 class: $(BIN)/.installed  ## a class bigger than one process: REPLICAS Streamlit processes behind nginx on $(PORT)
 	$(BIN)/python -m deploy.class_server --port $(PORT) $(if $(REPLICAS),--replicas $(REPLICAS)) $(if $(HOSTS),--hosts $(HOSTS))
