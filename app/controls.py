@@ -9,9 +9,10 @@ The URL: a page writes its settings there after every run, and Streamlit pushes 
 history entry for each change. The page loads the URL's parameters on its first visit (a shared
 link), on arriving from another page with parameters (`st.switch_page(..., query_params=...)`:
 a landscape cell opening its run), and when the browser goes Back or Forward, so Back restores
-the previous settings. Any other run keeps the session's settings, whatever address it carries: the browser sends the one
-it shows, which after a click made right after a change (a busy server) is still the one from
-before the page's last write, and taking it for Back silently undid the change.
+the previous settings. Any other run keeps the session's settings, whatever address it
+carries: the browser sends the one it shows, which after a click made right after a change (a
+busy server) is still the one from before the page's last write, and taking it for Back
+silently undid the change.
 """
 
 from __future__ import annotations
