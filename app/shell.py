@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from app import controls, runs
+from lstm_core import diagnosis
 
 TITLE = "LSTM explorer"
 ICON = "🔁"
@@ -77,9 +78,9 @@ def failure_message(exc: BaseException, what: str) -> str:
     it never reaches the page; the server log has it. An exception with a `page_text` (written
     for the page, e.g. lstm_core.engine.ShapeLimitReached) is shown as it is.
     """
-    page_text = getattr(exc, "page_text", None)
-    if isinstance(page_text, str) and page_text:
-        return page_text
+    explained = diagnosis.page_text(exc)
+    if explained is not None:
+        return explained
     return (
         f"Something went wrong in {what} ({type(exc).__name__}). Press the button again or change a "
         "setting; if it keeps happening, tell whoever runs the server (its log has the details)."

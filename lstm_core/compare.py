@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from lstm_core import diagnosis
 from lstm_core.config import FIELDS, ExperimentConfig, resolve, unknown_message
 from lstm_core.topologies import TOPOLOGIES
 
@@ -292,9 +293,9 @@ def train_entry(config: ExperimentConfig, callbacks: Sequence = ()) -> Compariso
 def failure_text(exc: BaseException) -> str:
     """A failed run in plain words: the kind of error, never its message (paths, source lines),
     unless the error carries a `page_text` written for the page (engine.ShapeLimitReached)."""
-    page_text = getattr(exc, "page_text", None)
-    if isinstance(page_text, str) and page_text:
-        return page_text.rstrip(".")
+    explained = diagnosis.page_text(exc)
+    if explained is not None:
+        return explained.rstrip(".")
     return f"training raised {type(exc).__name__} (details in the server log)"
 
 

@@ -39,6 +39,13 @@ FLAT_FRACTION = 0.1
 MEAN_FRACTION = 0.15
 
 
+def page_text(exc: BaseException) -> str | None:
+    """The text an error carries for the page (`page_text`, e.g. engine.ShapeLimitReached), if
+    any: other errors' own texts may hold server paths and never reach the page."""
+    text = getattr(exc, "page_text", None)
+    return text if isinstance(text, str) and text else None
+
+
 def cause_text(cause: str | None) -> str:
     """Why a run was interrupted, as the end of a sentence ("because …")."""
     return _CAUSE_TEXT.get(cause, "the run was interrupted")

@@ -6,9 +6,9 @@ weight gets a leading population axis P, and one XLA-compiled chunk runs the epo
 members at once (batched matmuls instead of P small ones). The recurrent layers are compiled at
 the engine's bucket of the widest member (`engine.padded_units`); a narrower member's weights are
 placed in it with zeros for the units it lacks (`engine._pad`), which stay exactly zero, so a
-landscape's units × learning-rate grid of one topology is one population, one compile. Each member's result equals what `engine.train(config)` gives
-alone (losses, validation losses, predictions) to float round-off, because each piece is the
-engine's, member by member:
+landscape's units × learning-rate grid of one topology is one population, one compile. Each
+member's result equals what `engine.train(config)` gives alone (losses, validation losses,
+predictions) to float round-off, because each piece is the engine's, member by member:
 
 * the forward pass of each layer kind is written over the population axis, exactly as Keras
   computes it (the cells' equations in Keras's gate order and addition order, GRU with

@@ -672,3 +672,7 @@ def test_near_the_memory_mapping_limit_new_shapes_are_refused_and_compiled_ones_
     from app import shell
 
     assert shell.failure_message(refused.value, "training") == engine.ShapeLimitReached.page_text
+    from lstm_core import compare
+
+    assert compare.failure_text(refused.value) == engine.ShapeLimitReached.page_text.rstrip(".")
+    assert "ValueError" in compare.failure_text(ValueError("/srv/secret/path.py"))
