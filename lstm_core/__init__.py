@@ -25,6 +25,8 @@ def warm_up(delay: float = 0.0, precompile=()):
         from lstm_core import engine
 
         for config in precompile:
+            if backend.stopping():  # the server is stopping: the next start compiles them
+                return
             engine.compile_shape(config)
 
     return backend.warm_up(delay, then=compile_shapes)

@@ -15,6 +15,7 @@ import time
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _loaded = threading.Event()
+_stopping = threading.Event()  # set at exit: a warm-up finishes its current step and stops
 _import_lock = threading.Lock()
 
 
@@ -56,7 +57,11 @@ def warm_up(delay: float = 0.0, then=None) -> threading.Thread:
     def run():
         time.sleep(delay)
         load()
-        if then is not None:
+        # Again, now that TensorFlow and Keras are imported: exit hooks run last-registered
+        # first, and Keras's own (registered by its import) tear down the state a compile in
+        # progress uses. This one runs before them, so the warm-up ends first.
+        atexit.register(_finish_warm_up)
+        if then is not None and not stopping():
             try:
                 then()
             except Exception:  # noqa: BLE001 - a warm-up is an optimisation: log, never crash
@@ -70,13 +75,19 @@ def warm_up(delay: float = 0.0, then=None) -> threading.Thread:
         return _thread
 
 
+def stopping() -> bool:
+    """Whether the process is exiting: a warm-up's steps should stop (see `_finish_warm_up`)."""
+    return _stopping.is_set()
+
+
 def _finish_warm_up(timeout: float = 60.0) -> None:
-    """At exit, let a warm-up still compiling finish first.
+    """At exit, let a warm-up still compiling finish its current step first (and take no other).
 
     A daemon thread inside TensorFlow's C++ code when the interpreter finalises is unwound by
     force, which aborts the process ("terminate called after throwing an instance of ''"):
     a test run or a server stopped in the first seconds would end with a crash instead of its
     own exit status.
     """
+    _stopping.set()
     if _thread is not None and _thread.is_alive():
         _thread.join(timeout)

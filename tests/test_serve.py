@@ -70,3 +70,33 @@ def test_a_closed_tabs_websocket_race_stays_out_of_the_log_and_other_errors_do_n
     # A disconnected socket used anywhere else is still reported.
     assert _log_of(WebSocketDisconnected("used after close")) == ["Exception in ASGI application\n"]
     assert _log_of(race(), "Something else went wrong") == ["Something else went wrong"]
+
+
+_EXIT_DURING_WARM_UP = """
+import sys, time
+import lstm_core
+from lstm_core import ExperimentConfig, backend
+shapes = [ExperimentConfig(topology=t, units=u) for t in ("many_to_many", "stacked", "bidirectional") for u in (3, 9, 20)]
+lstm_core.warm_up(precompile=shapes)
+backend._loaded.wait(120)
+time.sleep(0.5)  # a compile is under way
+sys.exit(0)
+"""
+
+
+def test_a_server_stopped_while_warming_up_exits_cleanly():
+    """Stopping the server in its first seconds: the warm-up ends its current compile and takes no
+    other, before Keras's own exit hooks tear down the state that compile uses (it used to log a
+    Keras error with a traceback, "warm-up step failed")."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = {**os.environ, "LSTM_DASHBOARD_PREFETCH": "0", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", _EXIT_DURING_WARM_UP], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-2000:]
+    assert "Traceback" not in output and "warm-up step failed" not in output, output[-2000:]
