@@ -48,7 +48,12 @@ def _progress_epoch(page) -> int:
 
 
 def _epochs(page) -> int:
-    return int(harness.number_input(page, "epochs").input_value())
+    """The epochs the page shows for the long run: read once the box holds the URL's 20,000 (or
+    what the work cap lowered it to: still five digits). CI once read "0" from it right after
+    the first paint, while the failure screenshot showed 20000."""
+    box = harness.number_input(page, "epochs")
+    harness.expect(box).to_have_value(re.compile(r"^[1-9]\d{4,}$"), timeout=30_000)
+    return int(box.input_value())
 
 
 def _long_run_under_way(server, tabs):
